@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "rd-board.h"
+
+G_BEGIN_DECLS
+
+#define RD_TYPE_LANE_VIEW (rd_lane_view_get_type ())
+
+G_DECLARE_FINAL_TYPE (RdLaneView, rd_lane_view, RD, LANE_VIEW, GtkWidget)
+
+RdBoard    *rd_lane_view_get_board (RdLaneView *self);
+void        rd_lane_view_set_board (RdLaneView *self,
+                                    RdBoard    *board);
+RdLane      rd_lane_view_get_lane  (RdLaneView *self);
+
+G_END_DECLS

@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "rd-board"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "rd-board.h"
+#include "rd-core-error.h"
+#include "rd-method.h"
+#include "rd-plan-private.h"
+#include "rd-readiness.h"
+
+/* The board holds the three lanes. Each known device sits in exactly one of
+ * them: in Devices when it has no plan, else in its plan's lane. Every move,
+ * whether a drag, a menu item, a shortcut or a CLI command, goes through
+ * rd_board_move_device(), which keeps the lanes, the plans and the plan
+ * store in step, and puts everything back as it was when the store cannot
+ * save. */
+
+struct _RdBoard
+{
+  GObject parent_instance;
+
+  RdPlanStore *store;
+  GListStore *lanes[RD_N_LANES];
+  GHashTable *devices; /* id → RdDevice */
+  GHashTable *plans;   /* device id → RdPlan */
+};
+
+G_DEFINE_FINAL_TYPE (RdBoard, rd_board, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_STORE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+rd_board_dispose (GObject *object)
+{
+  RdBoard *self = (RdBoard *) object;
+
+  g_clear_object (&self->store);
+  for (guint i = 0; i < RD_N_LANES; i++)
+    g_clear_object (&self->lanes[i]);
+  g_clear_pointer (&self->devices, g_hash_table_unref);
+  g_clear_pointer (&self->plans, g_hash_table_unref);
+
+  G_OBJECT_CLASS (rd_board_parent_class)->dispose (object);
+}
+
+static void
+rd_board_get_property (GObject    *object,
+                       guint       prop_id,
+                       GValue     *value,
+                       GParamSpec *pspec)
+{
+  RdBoard *self = RD_BOARD (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rd_board_set_property (GObject      *object,
+                       guint         prop_id,
+                       const GValue *value,
+                       GParamSpec   *pspec)
+{
+  RdBoard *self = RD_BOARD (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      self->store = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rd_board_class_init (RdBoardClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = rd_board_dispose;
+  object_class->get_property = rd_board_get_property;
+  object_class->set_property = rd_board_set_property;
+
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, RD_TYPE_PLAN_STORE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+rd_board_init (RdBoard *self)
+{
+  for (guint i = 0; i < RD_N_LANES; i++)
+    self->lanes[i] = g_list_store_new (RD_TYPE_DEVICE);
+  self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->plans = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+}
+
+/**
+ * rd_board_new:
+ * @store: (nullable): where plans are saved, or %NULL to keep them in memory
+ */
+RdBoard *
+rd_board_new (RdPlanStore *store)
+{
+  g_return_val_if_fail (store == NULL || RD_IS_PLAN_STORE (store), NULL);
+
+  return g_object_new (RD_TYPE_BOARD, "store", store, NULL);
+}
+
+RdPlanStore *
+rd_board_get_store (RdBoard *self)
+{
+  g_return_val_if_fail (RD_IS_BOARD (self), NULL);
+
+  return self->store;
+}
+
+/* Plans are keyed by the device id they own, so the key lives as long as the
+ * plan does. */
+static void
+insert_plan (RdBoard *self,
+             RdPlan  *plan)
+{
+  g_hash_table_replace (self->plans, (gpointer) rd_plan_get_device_id (plan),
+                        g_object_ref (plan));
+}
+
+static void
+remove_from_lane (RdBoard  *self,
+                  RdLane    lane,
+                  RdDevice *device)
+{
+  guint position;
+
+  if (g_list_store_find (self->lanes[lane], device, &position))
+    g_list_store_remove (self->lanes[lane], position);
+}
+
+/* Sets a plan that nothing has been done for to ready or blocked, from the
+ * readiness of its device now. */
+static void
+evaluate_plan (RdPlan *plan)
+{
+  g_autoptr(GListModel) checks = NULL;
+  RdPlanState state;
+
+  if (rd_plan_get_device (plan) == NULL || !rd_plan_is_editable (plan) ||
+      rd_plan_get_state (plan) == RD_PLAN_STATE_FAILED)
+    return;
+
+  checks = rd_readiness_evaluate (rd_plan_get_device (plan), rd_plan_get_method (plan), NULL);
+  if (rd_readiness_worst_severity (checks) == RD_CHECK_SEVERITY_BLOCKER)
+    state = RD_PLAN_STATE_BLOCKED;
+  else
+    state = RD_PLAN_STATE_READY;
+
+  /* draft, ready and blocked reach each other, so this cannot fail. */
+  rd_plan_transition (plan, state, NULL);
+}
+
+static gboolean
+save (RdBoard  *self,
+      GError  **error)
+{
+  g_autoptr(GPtrArray) plans = NULL;
+
+  if (self->store == NULL)
+    return TRUE;
+
+  plans = rd_board_dup_plans (self);
+  return rd_plan_store_save (self->store, plans, error);
+}
+
+/**
+ * rd_board_load:
+ *
+ * Loads the saved plans. When the store's file cannot be read it has been
+ * moved aside, the board starts without plans, and @error says where the
+ * file went.
+ */
+gboolean
+rd_board_load (RdBoard  *self,
+               GError  **error)
+{
+  g_autoptr(GPtrArray) plans = NULL;
+
+  g_return_val_if_fail (RD_IS_BOARD (self), FALSE);
+
+  if (self->store == NULL)
+    return TRUE;
+
+  plans = rd_plan_store_load (self->store, error);
+  if (plans == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < plans->len; i++)
+    {
+      RdPlan *plan = g_ptr_array_index (plans, i);
+      RdDevice *device = g_hash_table_lookup (self->devices, rd_plan_get_device_id (plan));
+      RdPlan *old = g_hash_table_lookup (self->plans, rd_plan_get_device_id (plan));
+
+      if (old != NULL && rd_plan_get_device (old) != NULL)
+        remove_from_lane (self, rd_plan_get_lane (old), rd_plan_get_device (old));
+
+      insert_plan (self, plan);
+      if (device != NULL)
+        {
+          rd_plan_set_device (plan, device);
+          remove_from_lane (self, RD_LANE_INVENTORY, device);
+          g_list_store_append (self->lanes[rd_plan_get_lane (plan)], device);
+        }
+    }
+
+  return TRUE;
+}
+
+/**
+ * rd_board_set_devices:
+ * @devices: (element-type RdDevice): the tenant's devices, as a sync found them
+ *
+ * Takes in a fresh inventory. A device already known keeps its object and
+ * takes the new facts; a device with a plan goes to its plan's lane, the
+ * others to Devices in the order given. A device that is gone from the tenant
+ * leaves the board unless a plan holds it. Plans that nothing has been done
+ * for are evaluated again, since their facts may have changed.
+ */
+void
+rd_board_set_devices (RdBoard   *self,
+                      GPtrArray *devices)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) inventory = g_ptr_array_new ();
+  GPtrArray *in_lanes[RD_N_LANES] = { NULL };
+  GHashTableIter iter;
+  gpointer key, value;
+  gboolean plans_changed = FALSE;
+
+  g_return_if_fail (RD_IS_BOARD (self));
+  g_return_if_fail (devices != NULL);
+
+  for (guint i = 0; i < devices->len; i++)
+    {
+      RdDevice *fresh = g_ptr_array_index (devices, i);
+      const char *id = rd_device_get_id (fresh);
+      RdDevice *device = g_hash_table_lookup (self->devices, id);
+      RdPlan *plan;
+
+      if (id == NULL || g_hash_table_contains (seen, id))
+        continue;
+
+      if (device == NULL)
+        {
+          device = fresh;
+          g_hash_table_insert (self->devices, (gpointer) id, g_object_ref (device));
+        }
+      else if (device != fresh)
+        rd_device_update_from (device, fresh);
+
+      g_hash_table_add (seen, (gpointer) rd_device_get_id (device));
+
+      plan = g_hash_table_lookup (self->plans, rd_device_get_id (device));
+      if (plan != NULL)
+        {
+          RdPlanState before = rd_plan_get_state (plan);
+
+          rd_plan_set_device (plan, device);
+          evaluate_plan (plan);
+          plans_changed |= before != rd_plan_get_state (plan);
+        }
+      else
+        g_ptr_array_add (inventory, device);
+    }
+
+  /* Drop devices that are gone, unless a plan holds them. */
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!g_hash_table_contains (seen, key) && !g_hash_table_contains (self->plans, key))
+      g_hash_table_iter_remove (&iter);
+
+  /* The plan lanes keep their order; devices new to a lane go last. */
+  for (guint lane = RD_LANE_BREAK_FIX; lane < RD_N_LANES; lane++)
+    {
+      GListModel *model = G_LIST_MODEL (self->lanes[lane]);
+      guint n = g_list_model_get_n_items (model);
+
+      in_lanes[lane] = g_ptr_array_new_with_free_func (g_object_unref);
+      for (guint i = 0; i < n; i++)
+        {
+          RdDevice *device = g_list_model_get_item (model, i);
+          RdPlan *plan = g_hash_table_lookup (self->plans, rd_device_get_id (device));
+
+          if (plan != NULL && rd_plan_get_lane (plan) == lane &&
+              g_hash_table_lookup (self->devices, rd_device_get_id (device)) == device)
+            g_ptr_array_add (in_lanes[lane], device);
+          else
+            g_object_unref (device);
+        }
+    }
+
+  g_hash_table_iter_init (&iter, self->plans);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      RdPlan *plan = value;
+      RdDevice *device = rd_plan_get_device (plan);
+      GPtrArray *lane = in_lanes[rd_plan_get_lane (plan)];
+
+      if (device != NULL && !g_ptr_array_find (lane, device, NULL))
+        g_ptr_array_add (lane, g_object_ref (device));
+    }
+
+  g_list_store_splice (self->lanes[RD_LANE_INVENTORY], 0,
+                       g_list_model_get_n_items (G_LIST_MODEL (self->lanes[RD_LANE_INVENTORY])),
+                       inventory->pdata, inventory->len);
+  for (guint lane = RD_LANE_BREAK_FIX; lane < RD_N_LANES; lane++)
+    g_list_store_splice (self->lanes[lane], 0,
+                         g_list_model_get_n_items (G_LIST_MODEL (self->lanes[lane])),
+                         in_lanes[lane]->pdata, in_lanes[lane]->len);
+  for (guint lane = RD_LANE_BREAK_FIX; lane < RD_N_LANES; lane++)
+    g_ptr_array_unref (in_lanes[lane]);
+
+  if (plans_changed)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* A plan's state is derived here, so failing to save it loses
+       * nothing: it is derived again at the next start. */
+      if (!save (self, &error))
+        g_debug ("Could not save re-evaluated plans: %s", error->message);
+    }
+}
+
+/**
+ * rd_board_get_lane:
+ *
+ * Returns: (transfer none): the devices in @lane, a #GListModel of #RdDevice
+ */
+GListModel *
+rd_board_get_lane (RdBoard *self,
+                   RdLane   lane)
+{
+  g_return_val_if_fail (RD_IS_BOARD (self), NULL);
+  g_return_val_if_fail ((guint) lane < RD_N_LANES, NULL);
+
+  return G_LIST_MODEL (self->lanes[lane]);
+}
+
+RdDevice *
+rd_board_lookup_device (RdBoard    *self,
+                        const char *device_id)
+{
+  g_return_val_if_fail (RD_IS_BOARD (self), NULL);
+
+  return device_id != NULL ? g_hash_table_lookup (self->devices, device_id) : NULL;
+}
+
+RdLane
+rd_board_get_device_lane (RdBoard  *self,
+                          RdDevice *device)
+{
+  RdPlan *plan = rd_board_get_plan (self, device);
+
+  return plan != NULL ? rd_plan_get_lane (plan) : RD_LANE_INVENTORY;
+}
+
+/**
+ * rd_board_get_plan:
+ *
+ * Returns: (nullable) (transfer none): the device's plan, if it is in a lane
+ */
+RdPlan *
+rd_board_get_plan (RdBoard  *self,
+                   RdDevice *device)
+{
+  g_return_val_if_fail (RD_IS_BOARD (self), NULL);
+  g_return_val_if_fail (RD_IS_DEVICE (device), NULL);
+
+  return g_hash_table_lookup (self->plans, rd_device_get_id (device));
+}
+
+/**
+ * rd_board_dup_plans:
+ *
+ * Returns: (transfer container) (element-type RdPlan): every plan, including
+ *   those whose device the inventory does not show, ordered by device id
+ */
+GPtrArray *
+rd_board_dup_plans (RdBoard *self)
+{
+  GPtrArray *plans;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_val_if_fail (RD_IS_BOARD (self), NULL);
+
+  plans = g_ptr_array_new_full (g_hash_table_size (self->plans), g_object_unref);
+  g_hash_table_iter_init (&iter, self->plans);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (plans, g_object_ref (value));
+
+  return plans;
+}
+
+/* Puts @device into @lane with @plan (or none, for Devices), replacing
+ * whatever it had; used both to move and to undo a move. */
+static void
+place (RdBoard  *self,
+       RdDevice *device,
+       RdLane    lane,
+       RdPlan   *plan)
+{
+  RdPlan *current = g_hash_table_lookup (self->plans, rd_device_get_id (device));
+
+  remove_from_lane (self, current != NULL ? rd_plan_get_lane (current) : RD_LANE_INVENTORY,
+                    device);
+  g_hash_table_remove (self->plans, rd_device_get_id (device));
+
+  if (plan != NULL)
+    insert_plan (self, plan);
+  g_list_store_append (self->lanes[lane], device);
+}
+
+/**
+ * rd_board_move_device:
+ * @device: a device on the board
+ * @lane: where it goes
+ *
+ * The one way a device moves. A move to Break and Fix or Reuse gives the
+ * device a new plan with the lane's default method, evaluated for
+ * readiness; a move back to Devices drops the plan. A device whose action
+ * has been sent (or may have been) cannot move: a wipe cannot be un-sent.
+ * The plans are saved before this returns; if they cannot be, nothing moves.
+ */
+gboolean
+rd_board_move_device (RdBoard   *self,
+                      RdDevice  *device,
+                      RdLane     lane,
+                      GError   **error)
+{
+  g_autoptr(RdPlan) previous = NULL;
+  g_autoptr(RdPlan) plan = NULL;
+  RdLane from;
+
+  g_return_val_if_fail (RD_IS_BOARD (self), FALSE);
+  g_return_val_if_fail (RD_IS_DEVICE (device), FALSE);
+  g_return_val_if_fail ((guint) lane < RD_N_LANES, FALSE);
+
+  if (g_hash_table_lookup (self->devices, rd_device_get_id (device)) != device)
+    {
+      g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_MOVE_REFUSED,
+                   _("%s is not on the board. Refresh the inventory and try again."),
+                   rd_device_get_name (device));
+      return FALSE;
+    }
+
+  previous = g_hash_table_lookup (self->plans, rd_device_get_id (device));
+  if (previous != NULL)
+    g_object_ref (previous);
+  from = previous != NULL ? rd_plan_get_lane (previous) : RD_LANE_INVENTORY;
+
+  if (from == lane)
+    return TRUE;
+
+  if (previous != NULL && rd_plan_is_in_flight (previous))
+    {
+      g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_MOVE_REFUSED,
+                   _("%s cannot leave %s: its action has been sent to the device (%s) and "
+                     "cannot be taken back. Wait until it is done or has failed."),
+                   rd_device_get_name (device), rd_lane_get_title (from),
+                   rd_plan_state_to_string (rd_plan_get_state (previous)));
+      return FALSE;
+    }
+
+  if (lane != RD_LANE_INVENTORY)
+    {
+      plan = rd_plan_new (device, lane, rd_method_get_default (lane));
+      evaluate_plan (plan);
+    }
+
+  place (self, device, lane, plan);
+
+  if (!save (self, error))
+    {
+      place (self, device, from, previous);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * rd_board_set_method:
+ *
+ * Changes the method of the device's plan, evaluates it again and saves.
+ */
+gboolean
+rd_board_set_method (RdBoard   *self,
+                     RdDevice  *device,
+                     RdMethod   method,
+                     GError   **error)
+{
+  RdPlan *plan;
+  RdMethod old_method;
+  RdPlanState old_state;
+
+  g_return_val_if_fail (RD_IS_BOARD (self), FALSE);
+  g_return_val_if_fail (RD_IS_DEVICE (device), FALSE);
+
+  plan = rd_board_get_plan (self, device);
+  if (plan == NULL)
+    {
+      g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_METHOD_NOT_IN_LANE,
+                   _("%s has no plan. Move it to Break and Fix or Reuse first."),
+                   rd_device_get_name (device));
+      return FALSE;
+    }
+
+  old_method = rd_plan_get_method (plan);
+  old_state = rd_plan_get_state (plan);
+  if (!rd_plan_set_method (plan, method, error))
+    return FALSE;
+  evaluate_plan (plan);
+
+  if (!save (self, error))
+    {
+      rd_plan_set_method (plan, old_method, NULL);
+      _rd_plan_restore_state (plan, old_state);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * rd_board_transition_plan:
+ *
+ * Moves @plan to @state and saves it durably before returning, so that a
+ * plan is on disk as "sending" before its request leaves. When the save
+ * fails the plan keeps its old state and nothing may be sent.
+ */
+gboolean
+rd_board_transition_plan (RdBoard      *self,
+                          RdPlan       *plan,
+                          RdPlanState   state,
+                          GError      **error)
+{
+  RdPlanState old_state;
+
+  g_return_val_if_fail (RD_IS_BOARD (self), FALSE);
+  g_return_val_if_fail (RD_IS_PLAN (plan), FALSE);
+  g_return_val_if_fail (g_hash_table_lookup (self->plans, rd_plan_get_device_id (plan)) == plan,
+                        FALSE);
+
+  old_state = rd_plan_get_state (plan);
+  if (!rd_plan_transition (plan, state, error))
+    return FALSE;
+
+  if (!save (self, error))
+    {
+      _rd_plan_restore_state (plan, old_state);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * rd_board_evaluate:
+ *
+ * Returns: (transfer full): the readiness checks of the device for its
+ *   plan's method, a #GListModel of #RdCheck; empty without a plan
+ */
+GListModel *
+rd_board_evaluate (RdBoard  *self,
+                   RdDevice *device)
+{
+  RdPlan *plan;
+
+  g_return_val_if_fail (RD_IS_BOARD (self), NULL);
+  g_return_val_if_fail (RD_IS_DEVICE (device), NULL);
+
+  plan = rd_board_get_plan (self, device);
+  if (plan == NULL)
+    return G_LIST_MODEL (g_list_store_new (RD_TYPE_CHECK));
+
+  return rd_readiness_evaluate (device, rd_plan_get_method (plan), NULL);
+}
+
+gboolean
+rd_board_save (RdBoard  *self,
+               GError  **error)
+{
+  g_return_val_if_fail (RD_IS_BOARD (self), FALSE);
+
+  return save (self, error);
+}

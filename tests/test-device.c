@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "rd-core-error.h"
+#include "rd-device.h"
+
+static RdDevice *
+make_device (void)
+{
+  g_autoptr(GDateTime) enrolled = g_date_time_new_from_iso8601 ("2025-03-04T08:09:10Z", NULL);
+  g_autoptr(GDateTime) synced = g_date_time_new_from_iso8601 ("2026-11-24T17:00:00Z", NULL);
+
+  return g_object_new (RD_TYPE_DEVICE,
+                       "id", "6f1e0a52-0000-4c5e-9b0e-000000000001",
+                       "name", "FIN-LT-Ölund",
+                       "entra-device-id", "1ab40ab2-0000-4c5e-9b0e-00000000aaaa",
+                       "serial", "5CG1234XYZ",
+                       "manufacturer", "HP",
+                       "model", "EliteBook 840 G8",
+                       "operating-system", "Windows",
+                       "os-version", "10.0.22631.4460",
+                       "user-principal-name", "anna.lund@contoso.example",
+                       "user-display-name", "Anna Lund",
+                       "compliance", RD_COMPLIANCE_NONCOMPLIANT,
+                       "management-agent", "mdm",
+                       "owner-type", RD_OWNER_TYPE_COMPANY,
+                       "join-type", RD_JOIN_TYPE_ENTRA_JOINED,
+                       "enrollment-type", "windowsAzureADJoin",
+                       "enrolled", enrolled,
+                       "last-sync", synced,
+                       "encrypted", RD_TRISTATE_YES,
+                       "escrowed-keys", 2,
+                       "autopilot", RD_TRISTATE_YES,
+                       "autopilot-state", "enrolled",
+                       "tpm-version", "2.0",
+                       "encryption-readiness", RD_ENCRYPTION_READINESS_READY,
+                       "winre-state", RD_WINRE_STATE_CONFIGURED,
+                       "management-state", RD_MANAGEMENT_STATE_MANAGED,
+                       NULL);
+}
+
+static void
+test_defaults_unknown (void)
+{
+  g_autoptr(RdDevice) device = rd_device_new ("id-1", "PC-1");
+
+  /* Nothing known is taken as "no". */
+  g_assert_cmpint (rd_device_get_encrypted (device), ==, RD_TRISTATE_UNKNOWN);
+  g_assert_cmpint (rd_device_get_autopilot (device), ==, RD_TRISTATE_UNKNOWN);
+  g_assert_cmpint (rd_device_get_escrowed_keys (device), ==, -1);
+  g_assert_cmpint (rd_device_is_mdm_managed (device), ==, RD_TRISTATE_UNKNOWN);
+  g_assert_cmpint (rd_device_get_owner_type (device), ==, RD_OWNER_TYPE_UNKNOWN);
+  g_assert_cmpint (rd_device_get_join_type (device), ==, RD_JOIN_TYPE_UNKNOWN);
+  g_assert_cmpint (rd_device_get_winre_state (device), ==, RD_WINRE_STATE_UNKNOWN);
+  g_assert_cmpint (rd_device_get_encryption_readiness (device), ==,
+                   RD_ENCRYPTION_READINESS_UNKNOWN);
+  g_assert_cmpint (rd_device_get_management_state (device), ==, RD_MANAGEMENT_STATE_UNKNOWN);
+  g_assert_cmpint (rd_device_get_os_build (device), ==, 0);
+  g_assert_null (rd_device_get_last_sync (device));
+  g_assert_false (rd_device_is_windows (device));
+  g_assert_false (rd_device_has_wipe_pending (device));
+
+  g_assert_finalize_object (g_steal_pointer (&device));
+}
+
+static void
+test_build_parsing (void)
+{
+  static const struct
+  {
+    const char *version;
+    int build;
+  } rows[] = {
+    { "10.0.19045.3803", 19045 },
+    { "10.0.16299.15", 16299 },
+    { "10.0.22631", 22631 },
+    { "10.0", 0 },
+    { "", 0 },
+    { "10.0.abc.1", 0 },
+    { "10.0.-5.1", 0 },
+    { NULL, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr(RdDevice) device = rd_device_new ("id", "n");
+
+      g_assert_cmpint (rd_parse_windows_build (rows[i].version), ==, rows[i].build);
+      g_object_set (device, "os-version", rows[i].version, NULL);
+      g_assert_cmpint (rd_device_get_os_build (device), ==, rows[i].build);
+    }
+}
+
+static void
+test_mdm_and_wipe_pending (void)
+{
+  static const struct
+  {
+    const char *agent;
+    RdTristate mdm;
+  } agents[] = {
+    { "mdm", RD_TRISTATE_YES },
+    { "easMdm", RD_TRISTATE_YES },
+    { "configurationManagerClientMdm", RD_TRISTATE_YES },
+    { "eas", RD_TRISTATE_NO },
+    { "configurationManagerClient", RD_TRISTATE_NO },
+    { "intuneClient", RD_TRISTATE_NO },
+    { "unknown", RD_TRISTATE_UNKNOWN },
+    { NULL, RD_TRISTATE_UNKNOWN },
+  };
+  g_autoptr(RdDevice) device = rd_device_new ("id", "n");
+
+  for (guint i = 0; i < G_N_ELEMENTS (agents); i++)
+    {
+      g_object_set (device, "management-agent", agents[i].agent, NULL);
+      g_assert_cmpint (rd_device_is_mdm_managed (device), ==, agents[i].mdm);
+    }
+
+  for (RdManagementState s = RD_MANAGEMENT_STATE_UNKNOWN; s <= RD_MANAGEMENT_STATE_DISCOVERED; s++)
+    {
+      g_object_set (device, "management-state", s, NULL);
+      g_assert_cmpint (rd_device_has_wipe_pending (device), ==,
+                       s == RD_MANAGEMENT_STATE_WIPE_PENDING || s == RD_MANAGEMENT_STATE_WIPE_ISSUED);
+    }
+}
+
+static void
+test_json_round_trip (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RdDevice) device = make_device ();
+  g_autoptr(RdDevice) copy = NULL;
+  g_autoptr(RdDevice) unknown = rd_device_new ("id-2", NULL);
+  g_autoptr(RdDevice) unknown_copy = NULL;
+  g_autoptr(JsonNode) node = rd_device_to_json (device);
+  g_autoptr(JsonNode) node2 = NULL;
+  g_autoptr(JsonNode) unknown_node = rd_device_to_json (unknown);
+  JsonObject *object = json_node_get_object (node);
+
+  /* The JSON form uses camelCase keys and enum nicks. */
+  g_assert_cmpstr (json_object_get_string_member (object, "deviceName"), ==, "FIN-LT-Ölund");
+  g_assert_cmpstr (json_object_get_string_member (object, "joinType"), ==, "entra-joined");
+  g_assert_cmpstr (json_object_get_string_member (object, "isEncrypted"), ==, "yes");
+  g_assert_cmpint (json_object_get_int_member (object, "escrowedKeyCount"), ==, 2);
+
+  copy = rd_device_new_from_json (object, &error);
+  g_assert_no_error (error);
+  node2 = rd_device_to_json (copy);
+  g_assert_true (json_node_equal (node, node2));
+  g_assert_cmpint (rd_device_get_os_build (copy), ==, 22631);
+  g_assert_true (g_date_time_equal (rd_device_get_last_sync (copy), rd_device_get_last_sync (device)));
+
+  /* Unknown survives the round trip as unknown, not as "no" or 0. */
+  g_assert_true (json_node_get_node_type (json_object_get_member (
+                   json_node_get_object (unknown_node), "escrowedKeyCount")) == JSON_NODE_NULL);
+  unknown_copy = rd_device_new_from_json (json_node_get_object (unknown_node), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rd_device_get_escrowed_keys (unknown_copy), ==, -1);
+  g_assert_cmpint (rd_device_get_encrypted (unknown_copy), ==, RD_TRISTATE_UNKNOWN);
+  g_assert_null (rd_device_get_enrolled (unknown_copy));
+}
+
+static void
+test_json_invalid (void)
+{
+  static const char *const bad[] = {
+    "{}",
+    "{\"id\":\"\"}",
+    "{\"id\":\"a\",\"joinType\":\"sideways\"}",
+    "{\"id\":\"a\",\"escrowedKeyCount\":\"two\"}",
+    "{\"id\":\"a\",\"escrowedKeyCount\":-7}",
+    "{\"id\":\"a\",\"lastSyncDateTime\":\"last tuesday\"}",
+    "{\"id\":\"a\",\"deviceName\":[1,2]}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) node = json_from_string (bad[i], &error);
+      g_autoptr(RdDevice) device = NULL;
+
+      g_assert_no_error (error);
+      device = rd_device_new_from_json (json_node_get_object (node), &error);
+      g_assert_null (device);
+      g_assert_error (error, RD_CORE_ERROR, RD_CORE_ERROR_INVALID_DATA);
+    }
+}
+
+static void
+count_notify (GObject    *object,
+              GParamSpec *pspec,
+              gpointer    user_data)
+{
+  g_ptr_array_add (user_data, (gpointer) pspec->name);
+}
+
+static void
+test_update_from (void)
+{
+  g_autoptr(RdDevice) device = make_device ();
+  g_autoptr(RdDevice) fresh = make_device ();
+  g_autoptr(GPtrArray) notified = g_ptr_array_new ();
+
+  g_signal_connect (device, "notify", G_CALLBACK (count_notify), notified);
+
+  /* Nothing changed, nothing notified. */
+  g_assert_false (rd_device_update_from (device, fresh));
+  g_assert_cmpuint (notified->len, ==, 0);
+
+  g_object_set (fresh,
+                "management-state", RD_MANAGEMENT_STATE_WIPE_PENDING,
+                "os-version", "10.0.26100.1",
+                NULL);
+  g_assert_true (rd_device_update_from (device, fresh));
+  g_assert_true (g_ptr_array_find_with_equal_func (notified, "management-state", g_str_equal, NULL));
+  g_assert_true (g_ptr_array_find_with_equal_func (notified, "os-version", g_str_equal, NULL));
+  g_assert_true (g_ptr_array_find_with_equal_func (notified, "os-build", g_str_equal, NULL));
+  g_assert_false (g_ptr_array_find_with_equal_func (notified, "name", g_str_equal, NULL));
+  g_assert_true (rd_device_has_wipe_pending (device));
+  g_assert_cmpint (rd_device_get_os_build (device), ==, 26100);
+
+  g_signal_handlers_disconnect_by_data (device, notified);
+  g_assert_finalize_object (g_steal_pointer (&device));
+  g_assert_finalize_object (g_steal_pointer (&fresh));
+}
+
+static void
+test_search (void)
+{
+  g_autoptr(RdDevice) device = make_device ();
+  g_autofree char *q1 = g_utf8_casefold ("ölund", -1);
+  const char *const anna_hp[] = { "anna", "hp", NULL };
+  const char *const by_serial[] = { "5cg1234", NULL };
+  const char *const by_model[] = { "elitebook", "840", NULL };
+  const char *const wrong[] = { "anna", "dell", NULL };
+  const char *const by_name[] = { q1, NULL };
+
+  g_assert_true (rd_device_matches (device, anna_hp));
+  g_assert_true (rd_device_matches (device, by_serial));
+  g_assert_true (rd_device_matches (device, by_model));
+  g_assert_true (rd_device_matches (device, by_name));
+  g_assert_true (rd_device_matches (device, NULL));
+  g_assert_false (rd_device_matches (device, wrong));
+
+  /* The search text follows the device's facts. */
+  g_object_set (device, "user-display-name", "Bo Berg", "user-principal-name", "bo@x.example", NULL);
+  g_assert_false (rd_device_matches (device, anna_hp));
+  g_assert_nonnull (strstr (rd_device_get_search_text (device), "bo berg"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/rd/device/defaults-unknown", test_defaults_unknown);
+  g_test_add_func ("/rd/device/build-parsing", test_build_parsing);
+  g_test_add_func ("/rd/device/mdm-and-wipe-pending", test_mdm_and_wipe_pending);
+  g_test_add_func ("/rd/device/json/round-trip", test_json_round_trip);
+  g_test_add_func ("/rd/device/json/invalid", test_json_invalid);
+  g_test_add_func ("/rd/device/update-from", test_update_from);
+  g_test_add_func ("/rd/device/search", test_search);
+
+  return g_test_run ();
+}
