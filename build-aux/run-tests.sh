@@ -21,6 +21,8 @@ fi
 meson compile -C "$build"
 
 status=0
+tally=${RD_TEST_TALLY:-$build/tally.txt}
+[ -n "${RD_TEST_TALLY:-}" ] || rm -f "$tally"
 suites=$(meson test -C "$build" --list 2>/dev/null | sed -n 's/^recovery-desk:\([^ ]*\) \/ .*/\1/p' | sort -u)
 
 run_suite () {
@@ -31,6 +33,7 @@ run_suite () {
   fi
   echo "run-tests: suite $suite"
   "$@" meson test -C "$build" --suite "$suite" --print-errorlogs --no-rebuild || status=1
+  python3 "$top/build-aux/tally-tests.py" "$build/meson-logs/testlog.json" "$tally"
 }
 
 run_suite unit
@@ -39,4 +42,5 @@ if [ -x tests/imaging/udisks-session.sh ]; then
   run_suite imaging tests/imaging/udisks-session.sh
 fi
 
+[ -n "${RD_TEST_TALLY:-}" ] || python3 "$top/build-aux/tally-tests.py" --print "$tally"
 exit $status

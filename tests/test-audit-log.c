@@ -59,6 +59,7 @@ make_entry (const char *device_name, const char *outcome, int http_status)
   g_autoptr (GDateTime) whole_second = g_date_time_new_utc (2024, 5, 17, 9, 30, 12);
   g_autoptr (GDateTime) time = g_date_time_add (whole_second, 345678);
 
+  /* clang-format off */
   return g_object_new (RD_TYPE_AUDIT_ENTRY,
                        "time", time,
                        "user", "admin@contoso.com",
@@ -74,6 +75,7 @@ make_entry (const char *device_name, const char *outcome, int http_status)
                        "client-request-id", "client-7a8b",
                        "outcome", outcome,
                        NULL);
+  /* clang-format on */
 }
 
 static void
@@ -131,6 +133,7 @@ static void
 test_round_trip (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (RdAuditLog) log = rd_audit_log_new (fixture->path);
+  g_autofree char *sub = g_path_get_dirname (fixture->path);
   g_autoptr (RdAuditEntry) full = make_entry ("PC-0001 \"front desk\"\nsecond line", "sent", 204);
   g_autoptr (RdAuditEntry) sparse = NULL;
   g_autoptr (GDateTime) local_time = NULL;
@@ -150,6 +153,7 @@ test_round_trip (Fixture *fixture, gconstpointer user_data)
   /* A time in another zone is written in UTC; a failed request has no status or body. */
   tz = g_time_zone_new_offset (2 * 3600);
   local_time = g_date_time_new (tz, 2024, 5, 17, 11, 45, 0);
+  /* clang-format off */
   sparse = g_object_new (RD_TYPE_AUDIT_ENTRY,
                          "time", local_time,
                          "user", "admin@contoso.com",
@@ -159,6 +163,7 @@ test_round_trip (Fixture *fixture, gconstpointer user_data)
                          "request-path", "/deviceManagement/managedDevices/dev-2/wipe",
                          "outcome", "failed: could not connect",
                          NULL);
+  /* clang-format on */
 
   g_assert_false (g_file_test (fixture->path, G_FILE_TEST_EXISTS));
   append (log, full);
@@ -166,18 +171,23 @@ test_round_trip (Fixture *fixture, gconstpointer user_data)
 
   g_assert_no_errno (g_stat (fixture->path, &st));
   g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+  g_assert_no_errno (g_stat (sub, &st));
+  g_assert_cmpint (st.st_mode & 07777, ==, 0700);
 
   entries = read_log (log, &n_skipped);
   g_assert_cmpuint (n_skipped, ==, 0);
   g_assert_cmpuint (g_list_model_get_n_items (entries), ==, 2);
 
   entry = get_entry (entries, 0);
-  g_assert_true (g_date_time_equal (rd_audit_entry_get_time (entry), rd_audit_entry_get_time (full)));
+  g_assert_true (
+    g_date_time_equal (rd_audit_entry_get_time (entry), rd_audit_entry_get_time (full)));
   g_assert_cmpint (g_date_time_get_microsecond (rd_audit_entry_get_time (entry)), ==, 345678);
   g_assert_cmpstr (rd_audit_entry_get_user (entry), ==, "admin@contoso.com");
   g_assert_cmpstr (rd_audit_entry_get_tenant (entry), ==, "11111111-2222-3333-4444-555555555555");
-  g_assert_cmpstr (rd_audit_entry_get_device_id (entry), ==, "0f1e2d3c-aaaa-bbbb-cccc-000000000001");
-  g_assert_cmpstr (rd_audit_entry_get_device_name (entry), ==, "PC-0001 \"front desk\"\nsecond line");
+  g_assert_cmpstr (rd_audit_entry_get_device_id (entry), ==,
+                   "0f1e2d3c-aaaa-bbbb-cccc-000000000001");
+  g_assert_cmpstr (rd_audit_entry_get_device_name (entry), ==,
+                   "PC-0001 \"front desk\"\nsecond line");
   g_assert_cmpstr (rd_audit_entry_get_method (entry), ==, "wipe-retain");
   g_assert_cmpstr (rd_audit_entry_get_request_method (entry), ==, "POST");
   g_assert_cmpstr (rd_audit_entry_get_request_path (entry), ==,
@@ -217,8 +227,8 @@ test_round_trip (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpstr (json_object_get_string_member (object, "clientRequestId"), ==, "client-7a8b");
   request = json_object_get_object_member (object, "request");
   g_assert_cmpstr (json_object_get_string_member (request, "method"), ==, "POST");
-  g_assert_true (
-    json_object_get_boolean_member (json_object_get_object_member (request, "body"), "keepUserData"));
+  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (request, "body"),
+                                                 "keepUserData"));
 
   g_assert_true (json_parser_load_from_data (parser, lines[1], -1, &error));
   g_assert_no_error (error);
@@ -351,7 +361,8 @@ test_garbage_lines (Fixture *fixture, gconstpointer user_data)
   guint n_skipped = 0;
 
   append (log, one);
-  /* Not JSON, a JSON array, an entry without a time, a wrong type, bad UTF-8, zeros; and a blank line. */
+  /* Not JSON, a JSON array, an entry without a time, a wrong type, bad UTF-8, zeros; and a blank
+   * line. */
   append_raw (fixture->path, "this is not json\n"
                              "[1,2,3]\n"
                              "{\"user\":\"admin\"}\n"
@@ -409,11 +420,13 @@ child_append_loop (const char *path, const char *round)
   for (guint i = 0;; i++)
     {
       g_autofree char *outcome = g_strdup_printf ("%s/%u", round, i);
+      /* clang-format off */
       g_autoptr (RdAuditEntry) entry = g_object_new (RD_TYPE_AUDIT_ENTRY,
                                                      "device-name", "child",
                                                      "request-body", body,
                                                      "outcome", outcome,
                                                      NULL);
+      /* clang-format on */
 
       if (!rd_audit_log_append (log, entry, &error))
         g_error ("%s", error->message);
@@ -553,8 +566,7 @@ main (int argc, char *argv[])
               fixture_tear_down);
   g_test_add ("/rd/audit-log/garbage-lines", Fixture, NULL, fixture_set_up, test_garbage_lines,
               fixture_tear_down);
-  g_test_add ("/rd/audit-log/crash", Fixture, NULL, fixture_set_up, test_crash,
-              fixture_tear_down);
+  g_test_add ("/rd/audit-log/crash", Fixture, NULL, fixture_set_up, test_crash, fixture_tear_down);
 
   return g_test_run ();
 }

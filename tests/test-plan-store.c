@@ -107,8 +107,8 @@ make_sample_plans (void)
 
   plan = make_plan ("dev-oem", "PC-0002", RD_LANE_REUSE, RD_METHOD_REIMAGE_OEM);
   transition (plan, RD_PLAN_STATE_READY);
-  g_assert_true (rd_plan_record_usb_key (plan, "Contoso-OEM-21H2.img.xz", SHA_A, "USB-4C530001",
-                                         &error));
+  g_assert_true (
+    rd_plan_record_usb_key (plan, "Contoso-OEM-21H2.img.xz", SHA_A, "USB-4C530001", &error));
   g_assert_no_error (error);
   rd_plan_set_notes (plan, "Key is in drawer 3");
   g_ptr_array_add (plans, plan);
@@ -249,8 +249,7 @@ count_temp_files (const char *dir)
 
   for (guint i = 0; i < names->len; i++)
     {
-      if (g_regex_match_simple ("^\\..*\\.tmp-[A-Za-z0-9]{6}$", g_ptr_array_index (names, i), 0,
-                                0))
+      if (g_regex_match_simple ("^\\..*\\.tmp-[A-Za-z0-9]{6}$", g_ptr_array_index (names, i), 0, 0))
         n++;
     }
 
@@ -285,13 +284,12 @@ test_round_trip (Fixture *fixture, gconstpointer user_data)
   g_assert_no_error (error);
   g_assert_nonnull (loaded);
   assert_plans_equal (plans, loaded);
-  g_assert_cmpint (rd_plan_get_state (g_ptr_array_index (loaded, 0)), ==,
-                   RD_PLAN_STATE_PENDING);
+  g_assert_cmpint (rd_plan_get_state (g_ptr_array_index (loaded, 0)), ==, RD_PLAN_STATE_PENDING);
   g_assert_cmpint (rd_plan_get_state (g_ptr_array_index (loaded, 1)), ==,
                    RD_PLAN_STATE_USB_PREPARED);
   g_assert_cmpstr (rd_plan_get_usb_image_sha256 (g_ptr_array_index (loaded, 1)), ==, SHA_A);
-  g_assert_cmpuint (g_strv_length ((char **) rd_plan_get_request_ids (g_ptr_array_index (loaded, 0))),
-                    ==, 2);
+  g_assert_cmpuint (
+    g_strv_length ((char **) rd_plan_get_request_ids (g_ptr_array_index (loaded, 0))), ==, 2);
 
   /* The file carries its format version, tenant and time of saving. */
   g_assert_true (json_parser_load_from_file (parser, expected_path, &error));
@@ -483,7 +481,8 @@ test_corrupt (Fixture *fixture, gconstpointer user_data)
       { "zeros", "\0\0\0\0\0\0\0\0", 8 },
       { "array root", "[1, 2, 3]", -1 },
       { "no version", "{\"tenantId\":\"" TENANT "\",\"plans\":[]}", -1 },
-      { "string version", "{\"formatVersion\":\"1\",\"tenantId\":\"" TENANT "\",\"plans\":[]}", -1 },
+      { "string version", "{\"formatVersion\":\"1\",\"tenantId\":\"" TENANT "\",\"plans\":[]}",
+        -1 },
       { "version 0", "{\"formatVersion\":0,\"tenantId\":\"" TENANT "\",\"plans\":[]}", -1 },
       { "plans not a list", "{\"formatVersion\":1,\"tenantId\":\"" TENANT "\",\"plans\":{}}", -1 },
       { "plan not an object", "{\"formatVersion\":1,\"tenantId\":\"" TENANT "\",\"plans\":[7]}",
@@ -615,10 +614,12 @@ test_leftover_temp_files (Fixture *fixture, gconstpointer user_data)
   g_autoptr (GPtrArray) plans = make_sample_plans ();
   g_autoptr (GPtrArray) loaded = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *stale = g_build_filename (fixture->dir, ".plans-" TENANT ".json.tmp-Ab3xYz", NULL);
-  g_autofree char *busy = g_build_filename (fixture->dir, ".plans-" TENANT ".json.tmp-BUSY01", NULL);
-  g_autofree char *unrelated = g_build_filename (fixture->dir, ".plans-" TENANT ".json.tmp-notes.txt",
-                                                 NULL);
+  g_autofree char *stale = g_build_filename (fixture->dir, ".plans-" TENANT ".json.tmp-Ab3xYz",
+                                             NULL);
+  g_autofree char *busy = g_build_filename (fixture->dir, ".plans-" TENANT ".json.tmp-BUSY01",
+                                            NULL);
+  g_autofree char *unrelated = g_build_filename (fixture->dir,
+                                                 ".plans-" TENANT ".json.tmp-notes.txt", NULL);
   int busy_fd;
 
   g_assert_true (rd_plan_store_save (store, plans, &error));
@@ -938,8 +939,7 @@ main (int argc, char *argv[])
               fixture_tear_down);
   g_test_add ("/rd/plan-store/leftover-temp-files", Fixture, NULL, fixture_set_up,
               test_leftover_temp_files, fixture_tear_down);
-  g_test_add ("/rd/plan-store/crash", Fixture, NULL, fixture_set_up, test_crash,
-              fixture_tear_down);
+  g_test_add ("/rd/plan-store/crash", Fixture, NULL, fixture_set_up, test_crash, fixture_tear_down);
 
   return g_test_run ();
 }

@@ -358,6 +358,9 @@ test_json_invalid (void)
     "{\"deviceId\":\"d\",\"lane\":\"reuse\",\"method\":\"reimage-oem\",\"state\":\"ready\","
     "\"created\":\"2026-01-01T00:00:00Z\",\"updated\":\"2026-01-01T00:00:00Z\","
     "\"requestIds\":[1]}",
+    "{\"deviceId\":\"d\",\"lane\":\"reuse\",\"method\":\"reimage-oem\",\"state\":\"ready\","
+    "\"created\":\"2026-01-01T00:00:00Z\",\"updated\":\"2026-01-01T00:00:00Z\","
+    "\"requestIds\":[{}]}",
     "{\"deviceId\":\"d\",\"lane\":\"reuse\",\"method\":\"reimage-oem\",\"state\":\"usb-prepared\","
     "\"created\":\"2026-01-01T00:00:00Z\",\"updated\":\"2026-01-01T00:00:00Z\","
     "\"usbKey\":{\"imageName\":\"a\",\"imageSha256\":\"xyz\"}}",

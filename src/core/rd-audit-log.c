@@ -139,10 +139,7 @@ rd_audit_entry_get_property (GObject *object, guint prop_id, GValue *value, GPar
 }
 
 static void
-rd_audit_entry_set_property (GObject *object,
-                             guint prop_id,
-                             const GValue *value,
-                             GParamSpec *pspec)
+rd_audit_entry_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   RdAuditEntry *self = RD_AUDIT_ENTRY (object);
   char **field;
@@ -192,10 +189,9 @@ rd_audit_entry_class_init (RdAuditEntryClass *klass)
   object_class->set_property = rd_audit_entry_set_property;
 
   /* An entry records what happened, so it is fixed once built. */
-  entry_properties[ENTRY_PROP_TIME] =
-    g_param_spec_boxed ("time", NULL, NULL, G_TYPE_DATE_TIME,
-                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY |
-                          G_PARAM_STATIC_STRINGS);
+  entry_properties[ENTRY_PROP_TIME] = g_param_spec_boxed (
+    "time", NULL, NULL, G_TYPE_DATE_TIME,
+    G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   entry_properties[ENTRY_PROP_USER] = entry_string_pspec ("user");
   entry_properties[ENTRY_PROP_TENANT] = entry_string_pspec ("tenant");
   entry_properties[ENTRY_PROP_DEVICE_ID] = entry_string_pspec ("device-id");
@@ -204,10 +200,9 @@ rd_audit_entry_class_init (RdAuditEntryClass *klass)
   entry_properties[ENTRY_PROP_REQUEST_METHOD] = entry_string_pspec ("request-method");
   entry_properties[ENTRY_PROP_REQUEST_PATH] = entry_string_pspec ("request-path");
   entry_properties[ENTRY_PROP_REQUEST_BODY] = entry_string_pspec ("request-body");
-  entry_properties[ENTRY_PROP_HTTP_STATUS] =
-    g_param_spec_int ("http-status", NULL, NULL, 0, 999, 0,
-                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY |
-                        G_PARAM_STATIC_STRINGS);
+  entry_properties[ENTRY_PROP_HTTP_STATUS] = g_param_spec_int (
+    "http-status", NULL, NULL, 0, 999, 0,
+    G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   entry_properties[ENTRY_PROP_REQUEST_ID] = entry_string_pspec ("request-id");
   entry_properties[ENTRY_PROP_CLIENT_REQUEST_ID] = entry_string_pspec ("client-request-id");
   entry_properties[ENTRY_PROP_OUTCOME] = entry_string_pspec ("outcome");
@@ -374,8 +369,8 @@ entry_to_line (RdAuditEntry *entry, GError **error)
       if (body == NULL || !JSON_NODE_HOLDS_OBJECT (body))
         {
           g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_INVALID_DATA,
-                       _("The request body of the action on device “%s” is not a JSON object"),
-                       entry->device_name != NULL  ? entry->device_name
+                       _ ("The request body of the action on device “%s” is not a JSON object"),
+                       entry->device_name != NULL ? entry->device_name
                        : entry->device_id != NULL ? entry->device_id
                                                   : "");
           return NULL;
@@ -511,6 +506,7 @@ entry_from_line (JsonParser *parser, const char *line, size_t length)
         return NULL;
     }
 
+  /* clang-format off */
   return g_object_new (RD_TYPE_AUDIT_ENTRY,
                        "time", time,
                        "user", user,
@@ -526,6 +522,7 @@ entry_from_line (JsonParser *parser, const char *line, size_t length)
                        "client-request-id", client_request_id,
                        "outcome", outcome,
                        NULL);
+  /* clang-format on */
 }
 
 /* RdAuditLog */
@@ -575,10 +572,7 @@ rd_audit_log_get_property (GObject *object, guint prop_id, GValue *value, GParam
 }
 
 static void
-rd_audit_log_set_property (GObject *object,
-                           guint prop_id,
-                           const GValue *value,
-                           GParamSpec *pspec)
+rd_audit_log_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   RdAuditLog *self = RD_AUDIT_LOG (object);
 
@@ -602,10 +596,9 @@ rd_audit_log_class_init (RdAuditLogClass *klass)
   object_class->get_property = rd_audit_log_get_property;
   object_class->set_property = rd_audit_log_set_property;
 
-  log_properties[LOG_PROP_PATH] =
-    g_param_spec_string ("path", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY |
-                           G_PARAM_STATIC_STRINGS);
+  log_properties[LOG_PROP_PATH] = g_param_spec_string (
+    "path", NULL, NULL, NULL,
+    G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, LOG_N_PROPS, log_properties);
 }
@@ -651,7 +644,10 @@ rd_audit_log_get_path (RdAuditLog *self)
   return self->path;
 }
 
-static gboolean G_GNUC_PRINTF (3, 4)
+static gboolean
+set_io_error (GError **error, int saved_errno, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
 set_io_error (GError **error, int saved_errno, const char *format, ...)
 {
   g_autofree char *what = NULL;
@@ -707,7 +703,8 @@ sync_directory (const char *path)
  *
  * Adds @entry as one line at the end of the log and flushes it to disk before
  * returning. A line left unfinished by a crash is closed first, so the new
- * entry always starts a line of its own.
+ * entry always starts a line of its own. An entry without a time is recorded
+ * with the current time.
  *
  * Returns: %TRUE once the entry is on disk
  */
@@ -732,12 +729,12 @@ rd_audit_log_append (RdAuditLog *self, RdAuditEntry *entry, GError **error)
 
   directory = g_path_get_dirname (self->path);
   if (g_mkdir_with_parents (directory, 0700) != 0)
-    return set_io_error (error, errno, _("Could not create the folder “%s”"), directory);
+    return set_io_error (error, errno, _ ("Could not create the folder “%s”"), directory);
 
   /* Read access is only for checking the last byte; every write goes to the end. */
   fd = open (self->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
-    return set_io_error (error, errno, _("Could not open the audit log “%s”"), self->path);
+    return set_io_error (error, errno, _ ("Could not open the audit log “%s”"), self->path);
 
   /* The lock keeps two processes from both closing the same unfinished line. */
   while (flock (fd, LOCK_EX) != 0)
@@ -746,7 +743,7 @@ rd_audit_log_append (RdAuditLog *self, RdAuditEntry *entry, GError **error)
         {
           saved_errno = errno;
           close (fd);
-          return set_io_error (error, saved_errno, _("Could not lock the audit log “%s”"),
+          return set_io_error (error, saved_errno, _ ("Could not lock the audit log “%s”"),
                                self->path);
         }
     }
@@ -755,8 +752,7 @@ rd_audit_log_append (RdAuditLog *self, RdAuditEntry *entry, GError **error)
     {
       saved_errno = errno;
       close (fd);
-      return set_io_error (error, saved_errno, _("Could not read the audit log “%s”"),
-                           self->path);
+      return set_io_error (error, saved_errno, _ ("Could not read the audit log “%s”"), self->path);
     }
 
   to_write = line;
@@ -768,7 +764,7 @@ rd_audit_log_append (RdAuditLog *self, RdAuditEntry *entry, GError **error)
         {
           saved_errno = errno;
           close (fd);
-          return set_io_error (error, saved_errno, _("Could not read the audit log “%s”"),
+          return set_io_error (error, saved_errno, _ ("Could not read the audit log “%s”"),
                                self->path);
         }
 
@@ -780,18 +776,66 @@ rd_audit_log_append (RdAuditLog *self, RdAuditEntry *entry, GError **error)
     {
       saved_errno = errno;
       close (fd);
-      return set_io_error (error, saved_errno, _("Could not write to the audit log “%s”"),
+      return set_io_error (error, saved_errno, _ ("Could not write to the audit log “%s”"),
                            self->path);
     }
 
   if (close (fd) != 0)
-    return set_io_error (error, errno, _("Could not write to the audit log “%s”"), self->path);
+    return set_io_error (error, errno, _ ("Could not write to the audit log “%s”"), self->path);
 
   /* A new file's directory entry must reach the disk too. */
   if (st.st_size == 0)
     sync_directory (self->path);
 
   return TRUE;
+}
+
+/* Reads the whole log under a shared lock, so an append in progress is seen
+ * whole or not at all. Returns FALSE with errno set; ENOENT means no log. */
+static gboolean
+read_locked (const char *path, char **contents_out, size_t *length_out)
+{
+  g_autoptr (GByteArray) buffer = g_byte_array_new ();
+  int saved_errno;
+  int fd;
+
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return FALSE;
+
+  while (flock (fd, LOCK_SH) != 0)
+    {
+      if (errno != EINTR)
+        goto fail;
+    }
+
+  for (;;)
+    {
+      guint8 chunk[65536];
+      ssize_t n = read (fd, chunk, sizeof chunk);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        goto fail;
+      if (n == 0)
+        break;
+
+      g_byte_array_append (buffer, chunk, (guint) n);
+    }
+
+  close (fd);
+
+  *length_out = buffer->len;
+  g_byte_array_append (buffer, (const guint8 *) "", 1);
+  *contents_out = (char *) g_byte_array_free (g_steal_pointer (&buffer), FALSE);
+  return TRUE;
+
+fail:
+  saved_errno = errno;
+  close (fd);
+  errno = saved_errno;
+  return FALSE;
 }
 
 /**
@@ -810,11 +854,10 @@ rd_audit_log_read (RdAuditLog *self, guint *n_skipped, GError **error)
 {
   g_autoptr (GListStore) store = NULL;
   g_autoptr (JsonParser) parser = NULL;
-  g_autoptr (GError) local_error = NULL;
   g_autofree char *contents = NULL;
   const char *line;
   const char *end;
-  gsize length = 0;
+  size_t length = 0;
   guint skipped = 0;
 
   g_return_val_if_fail (RD_IS_AUDIT_LOG (self), NULL);
@@ -822,17 +865,18 @@ rd_audit_log_read (RdAuditLog *self, guint *n_skipped, GError **error)
 
   store = g_list_store_new (RD_TYPE_AUDIT_ENTRY);
 
-  if (!g_file_get_contents (self->path, &contents, &length, &local_error))
+  if (!read_locked (self->path, &contents, &length))
     {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      int saved_errno = errno;
+
+      if (saved_errno == ENOENT)
         {
           if (n_skipped != NULL)
             *n_skipped = 0;
           return G_LIST_MODEL (g_steal_pointer (&store));
         }
 
-      g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_IO, _("Could not read the audit log: %s"),
-                   local_error->message);
+      set_io_error (error, saved_errno, _ ("Could not read the audit log “%s”"), self->path);
       return NULL;
     }
 

@@ -5,6 +5,7 @@
 
 #include "rd-device.h"
 #include "rd-core-error.h"
+#include "rd-method.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -387,12 +388,11 @@ field_from_json (RdDevice    *self,
   else if (field->kind == FIELD_ENUM && JSON_NODE_HOLDS_VALUE (node) &&
            json_node_get_value_type (node) == G_TYPE_STRING)
     {
-      g_autoptr(GEnumClass) enum_class = g_type_class_ref (field->enum_type ());
-      GEnumValue *ev = g_enum_get_value_by_nick (enum_class, json_node_get_string (node));
+      int v;
 
-      if (ev == NULL)
+      if (!rd_enum_from_nick (field->enum_type (), json_node_get_string (node), &v))
         goto invalid;
-      g_value_set_enum (&value, ev->value);
+      g_value_set_enum (&value, v);
     }
   else if (field->kind == FIELD_DATE_TIME && JSON_NODE_HOLDS_VALUE (node) &&
            json_node_get_value_type (node) == G_TYPE_STRING)
@@ -477,12 +477,8 @@ rd_device_to_json (RdDevice *self)
           break;
 
         case FIELD_ENUM:
-          {
-            g_autoptr(GEnumClass) enum_class = g_type_class_ref (field->enum_type ());
-            GEnumValue *ev = g_enum_get_value (enum_class, *FIELD_PTR (self, field, int));
-
-            json_builder_add_string_value (builder, ev->value_nick);
-          }
+          json_builder_add_string_value (
+            builder, rd_enum_to_nick (field->enum_type (), *FIELD_PTR (self, field, int)));
           break;
 
         case FIELD_INT:

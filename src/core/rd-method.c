@@ -59,32 +59,31 @@ static const char *const reimage_lost[] = {
 static const struct
 {
   RdLane lane;
-  const char *nick;
   const char *title;
   const char *description;
   const char *const *kept;
   const char *const *lost;
 } methods[] = {
   [RD_METHOD_WIPE_RETAIN] = {
-    RD_LANE_BREAK_FIX, "wipe-retain",
+    RD_LANE_BREAK_FIX,
     N_("Wipe, keeping enrollment and user account"),
     N_("Intune resets Windows with push-button reset. The device stays enrolled and joined, "
        "and its user can sign in again when the reset is done."),
     wipe_retain_kept, wipe_retain_lost },
   [RD_METHOD_REIMAGE_OEM] = {
-    RD_LANE_REUSE, "reimage-oem",
+    RD_LANE_REUSE,
     N_("Reimage with the OEM image"),
     N_("Boot the device from a USB key holding the manufacturer's image for its model. "
        "This is the preferred way to hand a device to a new user."),
     reimage_kept, reimage_lost },
   [RD_METHOD_REIMAGE_UNIVERSAL] = {
-    RD_LANE_REUSE, "reimage-universal",
+    RD_LANE_REUSE,
     N_("Reimage with the universal image"),
     N_("Boot the device from a USB key holding Microsoft Managed Desktop's universal image, "
        "for models that no OEM image fits."),
     reimage_kept, reimage_lost },
   [RD_METHOD_AUTOPILOT_RESET] = {
-    RD_LANE_REUSE, "autopilot-reset",
+    RD_LANE_REUSE,
     N_("Autopilot Reset"),
     N_("Intune resets Windows to a business-ready state at the next check-in. OEM Win32 apps "
        "such as Microsoft 365 Apps are not restored and must be reinstalled from Company "
@@ -92,18 +91,14 @@ static const struct
     autopilot_reset_kept, autopilot_reset_lost },
 };
 
-static const struct
-{
-  const char *nick;
-  const char *title;
-} lanes[] = {
-  [RD_LANE_INVENTORY] = { "inventory", N_("Devices") },
-  [RD_LANE_BREAK_FIX] = { "break-fix", N_("Break and Fix") },
-  [RD_LANE_REUSE] = { "reuse", N_("Reuse") },
+static const char *const lane_titles[] = {
+  [RD_LANE_INVENTORY] = N_("Devices"),
+  [RD_LANE_BREAK_FIX] = N_("Break and Fix"),
+  [RD_LANE_REUSE] = N_("Reuse"),
 };
 
 #define VALID_METHOD(m) ((guint) (m) < G_N_ELEMENTS (methods))
-#define VALID_LANE(l) ((guint) (l) < G_N_ELEMENTS (lanes))
+#define VALID_LANE(l) ((guint) (l) < G_N_ELEMENTS (lane_titles))
 
 RdLane
 rd_method_get_lane (RdMethod method)
@@ -200,49 +195,58 @@ rd_lane_get_title (RdLane lane)
 {
   g_return_val_if_fail (VALID_LANE (lane), NULL);
 
-  return _(lanes[lane].title);
+  return _(lane_titles[lane]);
+}
+
+/* The nicks are those of the registered enums ("break-fix",
+ * "autopilot-reset"), which the JSON forms use too. */
+const char *
+rd_enum_to_nick (GType type,
+                 int   value)
+{
+  g_autoptr(GEnumClass) enum_class = g_type_class_ref (type);
+  GEnumValue *ev = g_enum_get_value (enum_class, value);
+
+  return ev != NULL ? ev->value_nick : NULL;
+}
+
+gboolean
+rd_enum_from_nick (GType       type,
+                   const char *nick,
+                   int        *value)
+{
+  g_autoptr(GEnumClass) enum_class = g_type_class_ref (type);
+  GEnumValue *ev = nick != NULL ? g_enum_get_value_by_nick (enum_class, nick) : NULL;
+
+  if (ev == NULL)
+    return FALSE;
+
+  *value = ev->value;
+  return TRUE;
 }
 
 const char *
 rd_lane_to_string (RdLane lane)
 {
-  g_return_val_if_fail (VALID_LANE (lane), NULL);
-
-  return lanes[lane].nick;
+  return rd_enum_to_nick (RD_TYPE_LANE, lane);
 }
 
 gboolean
 rd_lane_from_string (const char *nick,
                      RdLane     *lane)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (lanes); i++)
-    if (g_strcmp0 (nick, lanes[i].nick) == 0)
-      {
-        *lane = i;
-        return TRUE;
-      }
-
-  return FALSE;
+  return rd_enum_from_nick (RD_TYPE_LANE, nick, (int *) lane);
 }
 
 const char *
 rd_method_to_string (RdMethod method)
 {
-  g_return_val_if_fail (VALID_METHOD (method), NULL);
-
-  return methods[method].nick;
+  return rd_enum_to_nick (RD_TYPE_METHOD, method);
 }
 
 gboolean
 rd_method_from_string (const char *nick,
                        RdMethod   *method)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (methods); i++)
-    if (g_strcmp0 (nick, methods[i].nick) == 0)
-      {
-        *method = i;
-        return TRUE;
-      }
-
-  return FALSE;
+  return rd_enum_from_nick (RD_TYPE_METHOD, nick, (int *) method);
 }

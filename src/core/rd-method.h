@@ -23,4 +23,10 @@ const char         *rd_method_to_string          (RdMethod       method);
 gboolean            rd_method_from_string        (const char    *nick,
                                                   RdMethod      *method);
 
+const char         *rd_enum_to_nick              (GType          type,
+                                                  int            value);
+gboolean            rd_enum_from_nick            (GType          type,
+                                                  const char    *nick,
+                                                  int           *value);
+
 G_END_DECLS

@@ -67,7 +67,10 @@ is_plain_tenant_id (const char *tenant_id)
   return TRUE;
 }
 
-static gboolean G_GNUC_PRINTF (3, 4)
+static gboolean
+set_io_error (GError **error, int saved_errno, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
 set_io_error (GError **error, int saved_errno, const char *format, ...)
 {
   g_autofree char *what = NULL;
@@ -110,14 +113,14 @@ sync_directory (const char *directory, GError **error)
 
   fd = open (directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return set_io_error (error, errno, _("Could not open the folder “%s”"), directory);
+    return set_io_error (error, errno, _ ("Could not open the folder “%s”"), directory);
 
   /* Some file systems cannot sync a directory; the rename is then as durable as they allow. */
   if (fsync (fd) != 0 && errno != EINVAL && errno != EROFS)
     {
       saved_errno = errno;
       close (fd);
-      return set_io_error (error, saved_errno, _("Could not flush the folder “%s” to disk"),
+      return set_io_error (error, saved_errno, _ ("Could not flush the folder “%s” to disk"),
                            directory);
     }
 
@@ -255,7 +258,7 @@ create_locked_temp_file (RdPlanStore *self, char **temp_path_out, GError **error
       fd = g_mkstemp_full (temp_path, O_RDWR | O_CLOEXEC, 0600);
       if (fd < 0)
         {
-          set_io_error (error, errno, _("Could not create a file in “%s”"), self->directory);
+          set_io_error (error, errno, _ ("Could not create a file in “%s”"), self->directory);
           return -1;
         }
 
@@ -265,7 +268,7 @@ create_locked_temp_file (RdPlanStore *self, char **temp_path_out, GError **error
 
           close (fd);
           unlink (temp_path);
-          set_io_error (error, saved_errno, _("Could not lock the file “%s”"), temp_path);
+          set_io_error (error, saved_errno, _ ("Could not lock the file “%s”"), temp_path);
           return -1;
         }
 
@@ -281,7 +284,7 @@ create_locked_temp_file (RdPlanStore *self, char **temp_path_out, GError **error
     }
 
   g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_IO,
-               _("Could not create a file in “%s” that stays in place"), self->directory);
+               _ ("Could not create a file in “%s” that stays in place"), self->directory);
   return -1;
 }
 
@@ -293,7 +296,7 @@ write_file_atomically (RdPlanStore *self, const char *data, size_t length, GErro
   int saved_errno;
 
   if (g_mkdir_with_parents (self->directory, 0700) != 0)
-    return set_io_error (error, errno, _("Could not create the folder “%s”"), self->directory);
+    return set_io_error (error, errno, _ ("Could not create the folder “%s”"), self->directory);
 
   fd = create_locked_temp_file (self, &temp_path, error);
   if (fd < 0)
@@ -305,17 +308,17 @@ write_file_atomically (RdPlanStore *self, const char *data, size_t length, GErro
       saved_errno = errno;
       close (fd);
       unlink (temp_path);
-      return set_io_error (error, saved_errno, _("Could not write the file “%s”"), temp_path);
+      return set_io_error (error, saved_errno, _ ("Could not write the file “%s”"), temp_path);
     }
 
-  /* The rename happens while the lock is held, so a cleanup never takes this file for a leftover. */
+  /* The rename happens while the lock is held, so a cleanup never takes this file for a leftover.
+   */
   if (rename (temp_path, self->path) != 0)
     {
       saved_errno = errno;
       close (fd);
       unlink (temp_path);
-      return set_io_error (error, saved_errno, _("Could not replace the file “%s”"),
-                           self->path);
+      return set_io_error (error, saved_errno, _ ("Could not replace the file “%s”"), self->path);
     }
 
   close (fd);
@@ -399,20 +402,20 @@ parse_contents (RdPlanStore *self,
 
   if (!g_utf8_validate (contents, (gssize) length, NULL))
     {
-      *reason_out = g_strdup (_("it is not UTF-8 text"));
+      *reason_out = g_strdup (_ ("it is not UTF-8 text"));
       return PARSE_CORRUPT;
     }
 
   if (!json_parser_load_from_data (parser, contents, (gssize) length, &local_error))
     {
-      *reason_out = g_strdup_printf (_("it is not valid JSON: %s"), local_error->message);
+      *reason_out = g_strdup_printf (_ ("it is not valid JSON: %s"), local_error->message);
       return PARSE_CORRUPT;
     }
 
   node = json_parser_get_root (parser);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
-      *reason_out = g_strdup (_("it does not hold a JSON object"));
+      *reason_out = g_strdup (_ ("it does not hold a JSON object"));
       return PARSE_CORRUPT;
     }
   root = json_node_get_object (node);
@@ -420,7 +423,7 @@ parse_contents (RdPlanStore *self,
   node = json_object_get_member (root, "formatVersion");
   if (node == NULL || json_node_get_value_type (node) != G_TYPE_INT64)
     {
-      *reason_out = g_strdup (_("it has no format version"));
+      *reason_out = g_strdup (_ ("it has no format version"));
       return PARSE_CORRUPT;
     }
 
@@ -430,7 +433,7 @@ parse_contents (RdPlanStore *self,
     return PARSE_NEWER;
   if (version < 1)
     {
-      *reason_out = g_strdup_printf (_("its format version %" G_GINT64_FORMAT " is not valid"),
+      *reason_out = g_strdup_printf (_ ("its format version %" G_GINT64_FORMAT " is not valid"),
                                      version);
       return PARSE_CORRUPT;
     }
@@ -438,20 +441,20 @@ parse_contents (RdPlanStore *self,
   node = json_object_get_member (root, "tenantId");
   if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
     {
-      *reason_out = g_strdup (_("it names no tenant"));
+      *reason_out = g_strdup (_ ("it names no tenant"));
       return PARSE_CORRUPT;
     }
   if (g_strcmp0 (json_node_get_string (node), self->tenant_id) != 0)
     {
-      *reason_out =
-        g_strdup_printf (_("it holds the plans of tenant “%s”"), json_node_get_string (node));
+      *reason_out = g_strdup_printf (_ ("it holds the plans of tenant “%s”"),
+                                     json_node_get_string (node));
       return PARSE_CORRUPT;
     }
 
   node = json_object_get_member (root, "plans");
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
     {
-      *reason_out = g_strdup (_("it has no list of plans"));
+      *reason_out = g_strdup (_ ("it has no list of plans"));
       return PARSE_CORRUPT;
     }
   array = json_node_get_array (node);
@@ -464,14 +467,14 @@ parse_contents (RdPlanStore *self,
 
       if (!JSON_NODE_HOLDS_OBJECT (element))
         {
-          *reason_out = g_strdup_printf (_("plan %u is not a JSON object"), i + 1);
+          *reason_out = g_strdup_printf (_ ("plan %u is not a JSON object"), i + 1);
           return PARSE_CORRUPT;
         }
 
       plan = rd_plan_new_from_json (json_node_get_object (element), &local_error);
       if (plan == NULL)
         {
-          *reason_out = g_strdup_printf (_("plan %u cannot be read: %s"), i + 1,
+          *reason_out = g_strdup_printf (_ ("plan %u cannot be read: %s"), i + 1,
                                          local_error != NULL ? local_error->message : "");
           return PARSE_CORRUPT;
         }
@@ -501,7 +504,8 @@ rd_plan_store_constructed (GObject *object)
     }
   else
     {
-      g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, self->tenant_id, -1);
+      g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, self->tenant_id,
+                                                             -1);
 
       self->basename = g_strdup_printf ("plans-%s.json", hash);
     }
@@ -549,10 +553,7 @@ rd_plan_store_get_property (GObject *object, guint prop_id, GValue *value, GPara
 }
 
 static void
-rd_plan_store_set_property (GObject *object,
-                            guint prop_id,
-                            const GValue *value,
-                            GParamSpec *pspec)
+rd_plan_store_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   RdPlanStore *self = RD_PLAN_STORE (object);
 
@@ -581,15 +582,13 @@ rd_plan_store_class_init (RdPlanStoreClass *klass)
   object_class->get_property = rd_plan_store_get_property;
   object_class->set_property = rd_plan_store_set_property;
 
-  properties[PROP_DIRECTORY] =
-    g_param_spec_string ("directory", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY |
-                           G_PARAM_STATIC_STRINGS);
+  properties[PROP_DIRECTORY] = g_param_spec_string (
+    "directory", NULL, NULL, NULL,
+    G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
-  properties[PROP_TENANT_ID] =
-    g_param_spec_string ("tenant-id", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY |
-                           G_PARAM_STATIC_STRINGS);
+  properties[PROP_TENANT_ID] = g_param_spec_string (
+    "tenant-id", NULL, NULL, NULL,
+    G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   properties[PROP_PATH] = g_param_spec_string ("path", NULL, NULL, NULL,
                                                G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
@@ -690,7 +689,7 @@ rd_plan_store_load (RdPlanStore *self, GError **error)
           if (errno == ENOENT)
             return g_ptr_array_new_with_free_func (g_object_unref);
 
-          set_io_error (error, errno, _("Could not read the saved plans in “%s”"), self->path);
+          set_io_error (error, errno, _ ("Could not read the saved plans in “%s”"), self->path);
           return NULL;
         }
 
@@ -709,7 +708,7 @@ rd_plan_store_load (RdPlanStore *self, GError **error)
           if (errno == ENOENT)
             continue;
 
-          set_io_error (error, errno, _("Could not move the unreadable plan file “%s” aside"),
+          set_io_error (error, errno, _ ("Could not move the unreadable plan file “%s” aside"),
                         self->path);
           return NULL;
         }
@@ -720,25 +719,25 @@ rd_plan_store_load (RdPlanStore *self, GError **error)
 
       if (result == PARSE_NEWER)
         g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_STORE_NEWER_VERSION,
-                     _("The saved plans of tenant “%s” were written by a newer version of "
-                       "Recovery Desk (file format %" G_GINT64_FORMAT ", this version reads up to "
-                       "%d). The file was moved to “%s”. Update Recovery Desk to use those plans, "
-                       "then move the file back to “%s”."),
+                     _ ("The saved plans of tenant “%s” were written by a newer version of "
+                        "Recovery Desk (file format %" G_GINT64_FORMAT ", this version reads up to "
+                        "%d). The file was moved to “%s”. Update Recovery Desk to use those plans, "
+                        "then move the file back to “%s”."),
                      self->tenant_id, version, RD_PLAN_STORE_FORMAT_VERSION, aside, self->path);
       else
         g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_STORE_CORRUPT,
-                     _("The saved plans of tenant “%s” could not be read: %s. The file was moved "
-                       "to “%s” and nothing was deleted; Recovery Desk starts over with no saved "
-                       "plans for this tenant. Check the devices' state in Intune before "
-                       "sending any action again."),
+                     _ ("The saved plans of tenant “%s” could not be read: %s. The file was moved "
+                        "to “%s” and nothing was deleted; Recovery Desk starts over with no saved "
+                        "plans for this tenant. Check the devices' state in Intune before "
+                        "sending any action again."),
                      self->tenant_id, reason, aside);
 
       return NULL;
     }
 
   g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_IO,
-               _("The saved plans in “%s” kept changing while they were read; another copy of "
-                 "Recovery Desk may be writing them. Try again."),
+               _ ("The saved plans in “%s” kept changing while they were read; another copy of "
+                  "Recovery Desk may be writing them. Try again."),
                self->path);
   return NULL;
 }

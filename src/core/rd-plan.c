@@ -750,10 +750,9 @@ rd_plan_get_usb_drive_serial (RdPlan *self)
 const char *
 rd_plan_state_to_string (RdPlanState state)
 {
-  g_autoptr(GEnumClass) enum_class = g_type_class_ref (RD_TYPE_PLAN_STATE);
-  GEnumValue *value = g_enum_get_value (enum_class, state);
+  const char *nick = rd_enum_to_nick (RD_TYPE_PLAN_STATE, state);
 
-  return value != NULL ? value->value_nick : "invalid";
+  return nick != NULL ? nick : "invalid";
 }
 
 /* JSON */
@@ -886,8 +885,7 @@ rd_plan_new_from_json (JsonObject  *object,
   g_autofree char *lane = NULL;
   g_autofree char *method = NULL;
   g_autofree char *state = NULL;
-  g_autoptr(GEnumClass) state_class = g_type_class_ref (RD_TYPE_PLAN_STATE);
-  GEnumValue *state_value;
+  int state_value;
   JsonNode *node;
 
   g_return_val_if_fail (object != NULL, NULL);
@@ -904,11 +902,11 @@ rd_plan_new_from_json (JsonObject  *object,
       !get_string (object, "lastError", FALSE, &self->last_error, error))
     return NULL;
 
-  state_value = g_enum_get_value_by_nick (state_class, state);
   if (!rd_lane_from_string (lane, &self->lane) || self->lane == RD_LANE_INVENTORY ||
       !rd_method_from_string (method, &self->method) ||
-      rd_method_get_lane (self->method) != self->lane || state_value == NULL ||
-      !state_fits_method (state_value->value, self->method))
+      rd_method_get_lane (self->method) != self->lane ||
+      !rd_enum_from_nick (RD_TYPE_PLAN_STATE, state, &state_value) ||
+      !state_fits_method (state_value, self->method))
     {
       g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_INVALID_DATA,
                    _("The saved plan for %s has an impossible lane, method or state "
@@ -916,7 +914,7 @@ rd_plan_new_from_json (JsonObject  *object,
                    self->device_id, lane, method, state);
       return NULL;
     }
-  self->state = state_value->value;
+  self->state = state_value;
 
   node = json_object_get_member (object, "requestIds");
   if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
@@ -925,8 +923,12 @@ rd_plan_new_from_json (JsonObject  *object,
 
       for (guint i = 0; i < json_array_get_length (array); i++)
         {
-          const char *id = json_array_get_string_element (array, i);
+          JsonNode *element = json_array_get_element (array, i);
+          const char *id = NULL;
 
+          if (JSON_NODE_HOLDS_VALUE (element) &&
+              json_node_get_value_type (element) == G_TYPE_STRING)
+            id = json_node_get_string (element);
           if (id == NULL)
             {
               g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_INVALID_DATA,
