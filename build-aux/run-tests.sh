@@ -37,6 +37,7 @@ run_suite () {
 }
 
 run_suite unit
+run_suite graph
 run_suite ui dbus-run-session -- xvfb-run -a -s "-screen 0 1600x1000x24"
 if [ -x tests/imaging/udisks-session.sh ]; then
   run_suite imaging tests/imaging/udisks-session.sh

@@ -6,15 +6,14 @@
 #include "rd-audit-log.h"
 
 #include "rd-core-error.h"
+#include "rd-test-util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define CRASH_ROUNDS 30
@@ -29,10 +28,7 @@ typedef struct
 static void
 fixture_set_up (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
-
-  fixture->dir = g_dir_make_tmp ("rd-audit-log-XXXXXX", &error);
-  g_assert_no_error (error);
+  fixture->dir = rd_test_make_tmp_dir ("rd-audit-log-XXXXXX");
   fixture->path = g_build_filename (fixture->dir, "recovery-desk", "audit.jsonl", NULL);
 }
 
@@ -395,16 +391,6 @@ test_garbage_lines (Fixture *fixture, gconstpointer user_data)
 
 /* The crash test */
 
-static void
-write_byte (char c)
-{
-  while (write (STDOUT_FILENO, &c, 1) != 1)
-    {
-      if (errno != EINTR)
-        _exit (3);
-    }
-}
-
 /* Runs in the child: appends numbered entries, each with a large body so a
  * kill may land inside the write, and reports 'A' after each append. */
 static int
@@ -415,7 +401,7 @@ child_append_loop (const char *path, const char *round)
   g_autofree char *body = g_strdup_printf ("{\"keepUserData\":true,\"padding\":\"%s\"}", padding);
   g_autoptr (GError) error = NULL;
 
-  write_byte ('R');
+  rd_test_write_byte ('R');
 
   for (guint i = 0;; i++)
     {
@@ -430,26 +416,16 @@ child_append_loop (const char *path, const char *round)
 
       if (!rd_audit_log_append (log, entry, &error))
         g_error ("%s", error->message);
-      write_byte ('A');
+      rd_test_write_byte ('A');
     }
 
   return 1;
 }
 
-static char *
-self_exe (void)
-{
-  g_autoptr (GError) error = NULL;
-  char *path = g_file_read_link ("/proc/self/exe", &error);
-
-  g_assert_no_error (error);
-  return path;
-}
-
 static void
 test_crash (Fixture *fixture, gconstpointer user_data)
 {
-  g_autofree char *exe = self_exe ();
+  g_autofree char *exe = rd_test_self_exe ();
   g_autoptr (RdAuditLog) log = rd_audit_log_new (fixture->path);
   g_autoptr (GTimer) timer = g_timer_new ();
   guint total_confirmed = 0, total_entries = 0, torn_lines = 0;
@@ -461,31 +437,16 @@ test_crash (Fixture *fixture, gconstpointer user_data)
       const char *argv[] = { exe, "--child-append-loop", fixture->path, round_text, NULL };
       g_autoptr (GListModel) entries = NULL;
       g_autoptr (RdAuditEntry) marker = NULL;
-      g_autoptr (GError) error = NULL;
       guint confirmed = 0, in_round = 0, n_skipped = 0, n_items;
       GPid pid;
       int out_fd;
-      int status;
       char buffer[256];
       ssize_t n;
 
-      g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
-                                               G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES,
-                                               NULL, NULL, &pid, NULL, &out_fd, NULL, &error));
-      g_assert_no_error (error);
-
-      do
-        n = read (out_fd, buffer, 1);
-      while (n < 0 && errno == EINTR);
-      g_assert_cmpint (n, ==, 1);
-      g_assert_cmpint (buffer[0], ==, 'R');
+      pid = rd_test_spawn_child (argv, &out_fd);
 
       g_usleep ((gulong) g_test_rand_int_range (0, 20001));
-      g_assert_no_errno (kill (pid, SIGKILL));
-      g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
-      g_assert_true (WIFSIGNALED (status));
-      g_assert_cmpint (WTERMSIG (status), ==, SIGKILL);
-      g_spawn_close_pid (pid);
+      rd_test_kill_child (pid);
 
       while ((n = read (out_fd, buffer, sizeof buffer)) != 0)
         {

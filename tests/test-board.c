@@ -7,6 +7,7 @@
 #include "rd-core-error.h"
 #include "rd-method.h"
 #include "rd-plan-store.h"
+#include "rd-test-util.h"
 
 typedef struct
 {
@@ -22,23 +23,10 @@ good_device (const char *id,
              const char *name)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  RdDevice *device = rd_test_ready_device (id, name, "10.0.22631.4460", now);
 
-  return g_object_new (RD_TYPE_DEVICE,
-                       "id", id,
-                       "name", name,
-                       "serial", name,
-                       "operating-system", "Windows",
-                       "os-version", "10.0.22631.4460",
-                       "management-agent", "mdm",
-                       "owner-type", RD_OWNER_TYPE_COMPANY,
-                       "join-type", RD_JOIN_TYPE_ENTRA_JOINED,
-                       "last-sync", now,
-                       "encrypted", RD_TRISTATE_YES,
-                       "escrowed-keys", 1,
-                       "autopilot", RD_TRISTATE_YES,
-                       "winre-state", RD_WINRE_STATE_CONFIGURED,
-                       "management-state", RD_MANAGEMENT_STATE_MANAGED,
-                       NULL);
+  g_object_set (device, "serial", name, NULL);
+  return device;
 }
 
 static void
@@ -47,8 +35,7 @@ fixture_set_up (Fixture       *fixture,
 {
   g_autoptr(GError) error = NULL;
 
-  fixture->dir = g_dir_make_tmp ("rd-board-XXXXXX", &error);
-  g_assert_no_error (error);
+  fixture->dir = rd_test_make_tmp_dir ("rd-board-XXXXXX");
   fixture->store = rd_plan_store_new (fixture->dir, "contoso.example");
   fixture->board = rd_board_new (fixture->store);
   g_assert_true (rd_board_load (fixture->board, &error));
@@ -64,31 +51,13 @@ fixture_set_up (Fixture       *fixture,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
   g_assert_finalize_object (fixture->board);
   g_assert_finalize_object (fixture->store);
   g_ptr_array_unref (fixture->devices);
-  remove_tree (fixture->dir);
+  rd_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
 }
 

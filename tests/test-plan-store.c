@@ -6,15 +6,14 @@
 #include "rd-plan-store.h"
 
 #include "rd-core-error.h"
+#include "rd-test-util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define TENANT "contoso.onmicrosoft.com"
@@ -31,39 +30,13 @@ typedef struct
 static void
 fixture_set_up (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
-
-  fixture->dir = g_dir_make_tmp ("rd-plan-store-XXXXXX", &error);
-  g_assert_no_error (error);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
-              !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_assert_no_errno (g_unlink (child));
-        }
-    }
-
-  g_assert_no_errno (g_rmdir (path));
+  fixture->dir = rd_test_make_tmp_dir ("rd-plan-store-XXXXXX");
 }
 
 static void
 fixture_tear_down (Fixture *fixture, gconstpointer user_data)
 {
-  remove_tree (fixture->dir);
+  rd_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
 }
 
@@ -757,16 +730,6 @@ large_plans_version (GPtrArray *plans)
   return version;
 }
 
-static void
-write_byte (char c)
-{
-  while (write (STDOUT_FILENO, &c, 1) != 1)
-    {
-      if (errno != EINTR)
-        _exit (3);
-    }
-}
-
 /* Runs in the child: saves the two versions in turn, @first first, until
  * killed. It reports 'R' when it starts, and 'S' before and 'D' after each
  * save, so the parent can tell where its kill landed. */
@@ -778,35 +741,25 @@ child_save_loop (const char *dir, char first)
   g_autoptr (GPtrArray) b = make_large_plans ('b');
   g_autoptr (GError) error = NULL;
 
-  write_byte ('R');
+  rd_test_write_byte ('R');
 
   for (guint i = 0;; i++)
     {
       GPtrArray *plans = (i % 2 == 0) == (first == 'a') ? a : b;
 
-      write_byte ('S');
+      rd_test_write_byte ('S');
       if (!rd_plan_store_save (store, plans, &error))
         g_error ("%s", error->message);
-      write_byte ('D');
+      rd_test_write_byte ('D');
     }
 
   return 1;
 }
 
-static char *
-self_exe (void)
-{
-  g_autoptr (GError) error = NULL;
-  char *path = g_file_read_link ("/proc/self/exe", &error);
-
-  g_assert_no_error (error);
-  return path;
-}
-
 static void
 test_crash (Fixture *fixture, gconstpointer user_data)
 {
-  g_autofree char *exe = self_exe ();
+  g_autofree char *exe = rd_test_self_exe ();
   g_autoptr (RdPlanStore) store = rd_plan_store_new (fixture->dir, CRASH_TENANT);
   g_autoptr (GPtrArray) a = make_large_plans ('a');
   g_autoptr (GError) error = NULL;
@@ -835,7 +788,6 @@ test_crash (Fixture *fixture, gconstpointer user_data)
       g_autoptr (GPtrArray) loaded = NULL;
       GPid pid;
       int out_fd;
-      int status;
       char buffer[4096];
       char last = '\0';
       guint round_saves = 0;
@@ -843,24 +795,11 @@ test_crash (Fixture *fixture, gconstpointer user_data)
       ssize_t n;
       char version;
 
-      g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
-                                               G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES,
-                                               NULL, NULL, &pid, NULL, &out_fd, NULL, &error));
-      g_assert_no_error (error);
-
       /* Wait until the child has built its plans and is about to save. */
-      do
-        n = read (out_fd, buffer, 1);
-      while (n < 0 && errno == EINTR);
-      g_assert_cmpint (n, ==, 1);
-      g_assert_cmpint (buffer[0], ==, 'R');
+      pid = rd_test_spawn_child (argv, &out_fd);
 
       g_usleep ((gulong) g_test_rand_int_range (0, (gint32) max_delay_us + 1));
-      g_assert_no_errno (kill (pid, SIGKILL));
-      g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
-      g_assert_true (WIFSIGNALED (status));
-      g_assert_cmpint (WTERMSIG (status), ==, SIGKILL);
-      g_spawn_close_pid (pid);
+      rd_test_kill_child (pid);
 
       while ((n = read (out_fd, buffer, sizeof buffer)) != 0)
         {

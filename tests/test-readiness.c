@@ -5,6 +5,7 @@
 
 #include "rd-readiness.h"
 #include "rd-method.h"
+#include "rd-test-util.h"
 
 #include <string.h>
 
@@ -26,21 +27,8 @@ ready_device (void)
 {
   g_autoptr(GDateTime) last_sync = g_date_time_new_from_iso8601 ("2024-06-14T09:30:00Z", NULL);
 
-  return g_object_new (RD_TYPE_DEVICE,
-                       "id", "0f1e2d3c-aaaa-4bbb-8ccc-000000000001",
-                       "name", "DESK-0001",
-                       "operating-system", "Windows",
-                       "os-version", "10.0.19045.3803",
-                       "management-agent", "mdm",
-                       "owner-type", RD_OWNER_TYPE_COMPANY,
-                       "join-type", RD_JOIN_TYPE_ENTRA_JOINED,
-                       "last-sync", last_sync,
-                       "encrypted", RD_TRISTATE_YES,
-                       "escrowed-keys", 1,
-                       "autopilot", RD_TRISTATE_YES,
-                       "winre-state", RD_WINRE_STATE_CONFIGURED,
-                       "management-state", RD_MANAGEMENT_STATE_MANAGED,
-                       NULL);
+  return rd_test_ready_device ("0f1e2d3c-aaaa-4bbb-8ccc-000000000001", "DESK-0001",
+                               "10.0.19045.3803", last_sync);
 }
 
 /* Sets one property from "name=value": enums by nick, an empty value is

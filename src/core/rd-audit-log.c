@@ -6,10 +6,10 @@
 #include "rd-audit-log.h"
 
 #include "rd-core-error.h"
+#include "rd-file-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -644,57 +644,6 @@ rd_audit_log_get_path (RdAuditLog *self)
   return self->path;
 }
 
-static gboolean
-set_io_error (GError **error, int saved_errno, const char *format, ...) G_GNUC_PRINTF (3, 4);
-
-static gboolean
-set_io_error (GError **error, int saved_errno, const char *format, ...)
-{
-  g_autofree char *what = NULL;
-  va_list args;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_IO, "%s: %s", what, g_strerror (saved_errno));
-  return FALSE;
-}
-
-static gboolean
-write_all (int fd, const char *data, size_t length)
-{
-  while (length > 0)
-    {
-      ssize_t written = write (fd, data, length);
-
-      if (written < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return FALSE;
-        }
-
-      data += written;
-      length -= (size_t) written;
-    }
-
-  return TRUE;
-}
-
-static void
-sync_directory (const char *path)
-{
-  g_autofree char *directory = g_path_get_dirname (path);
-  int fd = open (directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-  if (fd < 0)
-    return;
-  if (fsync (fd) != 0)
-    g_debug ("Could not flush %s: %s", directory, g_strerror (errno));
-  close (fd);
-}
-
 /**
  * rd_audit_log_append:
  * @self: an audit log
@@ -714,6 +663,7 @@ rd_audit_log_append (RdAuditLog *self, RdAuditEntry *entry, GError **error)
   g_autofree char *directory = NULL;
   g_autofree char *line = NULL;
   g_autofree char *data = NULL;
+  g_autoptr (GError) local_error = NULL;
   const char *to_write;
   struct stat st;
   int saved_errno;
@@ -728,13 +678,14 @@ rd_audit_log_append (RdAuditLog *self, RdAuditEntry *entry, GError **error)
     return FALSE;
 
   directory = g_path_get_dirname (self->path);
-  if (g_mkdir_with_parents (directory, 0700) != 0)
-    return set_io_error (error, errno, _ ("Could not create the folder “%s”"), directory);
+  if (!_rd_file_make_directory (directory, error))
+    return FALSE;
 
   /* Read access is only for checking the last byte; every write goes to the end. */
   fd = open (self->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
-    return set_io_error (error, errno, _ ("Could not open the audit log “%s”"), self->path);
+    return _rd_file_set_io_error (error, errno, _ ("Could not open the audit log “%s”"),
+                                  self->path);
 
   /* The lock keeps two processes from both closing the same unfinished line. */
   while (flock (fd, LOCK_EX) != 0)
@@ -743,8 +694,8 @@ rd_audit_log_append (RdAuditLog *self, RdAuditEntry *entry, GError **error)
         {
           saved_errno = errno;
           close (fd);
-          return set_io_error (error, saved_errno, _ ("Could not lock the audit log “%s”"),
-                               self->path);
+          return _rd_file_set_io_error (error, saved_errno, _ ("Could not lock the audit log “%s”"),
+                                        self->path);
         }
     }
 
@@ -752,7 +703,8 @@ rd_audit_log_append (RdAuditLog *self, RdAuditEntry *entry, GError **error)
     {
       saved_errno = errno;
       close (fd);
-      return set_io_error (error, saved_errno, _ ("Could not read the audit log “%s”"), self->path);
+      return _rd_file_set_io_error (error, saved_errno, _ ("Could not read the audit log “%s”"),
+                                    self->path);
     }
 
   to_write = line;
@@ -764,28 +716,29 @@ rd_audit_log_append (RdAuditLog *self, RdAuditEntry *entry, GError **error)
         {
           saved_errno = errno;
           close (fd);
-          return set_io_error (error, saved_errno, _ ("Could not read the audit log “%s”"),
-                               self->path);
+          return _rd_file_set_io_error (error, saved_errno, _ ("Could not read the audit log “%s”"),
+                                        self->path);
         }
 
       if (last != '\n')
         to_write = data = g_strconcat ("\n", line, NULL);
     }
 
-  if (!write_all (fd, to_write, strlen (to_write)) || fdatasync (fd) != 0)
+  if (!_rd_file_write_all (fd, to_write, strlen (to_write)) || fdatasync (fd) != 0)
     {
       saved_errno = errno;
       close (fd);
-      return set_io_error (error, saved_errno, _ ("Could not write to the audit log “%s”"),
-                           self->path);
+      return _rd_file_set_io_error (error, saved_errno, _ ("Could not write to the audit log “%s”"),
+                                    self->path);
     }
 
   if (close (fd) != 0)
-    return set_io_error (error, errno, _ ("Could not write to the audit log “%s”"), self->path);
+    return _rd_file_set_io_error (error, errno, _ ("Could not write to the audit log “%s”"),
+                                  self->path);
 
   /* A new file's directory entry must reach the disk too. */
-  if (st.st_size == 0)
-    sync_directory (self->path);
+  if (st.st_size == 0 && !_rd_file_sync_directory (directory, &local_error))
+    g_debug ("%s", local_error->message);
 
   return TRUE;
 }
@@ -795,7 +748,6 @@ rd_audit_log_append (RdAuditLog *self, RdAuditEntry *entry, GError **error)
 static gboolean
 read_locked (const char *path, char **contents_out, size_t *length_out)
 {
-  g_autoptr (GByteArray) buffer = g_byte_array_new ();
   int saved_errno;
   int fd;
 
@@ -809,26 +761,10 @@ read_locked (const char *path, char **contents_out, size_t *length_out)
         goto fail;
     }
 
-  for (;;)
-    {
-      guint8 chunk[65536];
-      ssize_t n = read (fd, chunk, sizeof chunk);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        goto fail;
-      if (n == 0)
-        break;
-
-      g_byte_array_append (buffer, chunk, (guint) n);
-    }
+  if (!_rd_file_read_all (fd, 0, contents_out, length_out))
+    goto fail;
 
   close (fd);
-
-  *length_out = buffer->len;
-  g_byte_array_append (buffer, (const guint8 *) "", 1);
-  *contents_out = (char *) g_byte_array_free (g_steal_pointer (&buffer), FALSE);
   return TRUE;
 
 fail:
@@ -876,7 +812,8 @@ rd_audit_log_read (RdAuditLog *self, guint *n_skipped, GError **error)
           return G_LIST_MODEL (g_steal_pointer (&store));
         }
 
-      set_io_error (error, saved_errno, _ ("Could not read the audit log “%s”"), self->path);
+      _rd_file_set_io_error (error, saved_errno, _ ("Could not read the audit log “%s”"),
+                             self->path);
       return NULL;
     }
 

@@ -6,10 +6,10 @@
 #include "rd-plan-store.h"
 
 #include "rd-core-error.h"
+#include "rd-file-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -64,67 +64,6 @@ is_plain_tenant_id (const char *tenant_id)
         return FALSE;
     }
 
-  return TRUE;
-}
-
-static gboolean
-set_io_error (GError **error, int saved_errno, const char *format, ...) G_GNUC_PRINTF (3, 4);
-
-static gboolean
-set_io_error (GError **error, int saved_errno, const char *format, ...)
-{
-  g_autofree char *what = NULL;
-  va_list args;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  g_set_error (error, RD_CORE_ERROR, RD_CORE_ERROR_IO, "%s: %s", what, g_strerror (saved_errno));
-  return FALSE;
-}
-
-static gboolean
-write_all (int fd, const char *data, size_t length)
-{
-  while (length > 0)
-    {
-      ssize_t written = write (fd, data, length);
-
-      if (written < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return FALSE;
-        }
-
-      data += written;
-      length -= (size_t) written;
-    }
-
-  return TRUE;
-}
-
-static gboolean
-sync_directory (const char *directory, GError **error)
-{
-  int fd;
-  int saved_errno;
-
-  fd = open (directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return set_io_error (error, errno, _ ("Could not open the folder “%s”"), directory);
-
-  /* Some file systems cannot sync a directory; the rename is then as durable as they allow. */
-  if (fsync (fd) != 0 && errno != EINVAL && errno != EROFS)
-    {
-      saved_errno = errno;
-      close (fd);
-      return set_io_error (error, saved_errno, _ ("Could not flush the folder “%s” to disk"),
-                           directory);
-    }
-
-  close (fd);
   return TRUE;
 }
 
@@ -258,7 +197,8 @@ create_locked_temp_file (RdPlanStore *self, char **temp_path_out, GError **error
       fd = g_mkstemp_full (temp_path, O_RDWR | O_CLOEXEC, 0600);
       if (fd < 0)
         {
-          set_io_error (error, errno, _ ("Could not create a file in “%s”"), self->directory);
+          _rd_file_set_io_error (error, errno, _ ("Could not create a file in “%s”"),
+                                 self->directory);
           return -1;
         }
 
@@ -268,7 +208,7 @@ create_locked_temp_file (RdPlanStore *self, char **temp_path_out, GError **error
 
           close (fd);
           unlink (temp_path);
-          set_io_error (error, saved_errno, _ ("Could not lock the file “%s”"), temp_path);
+          _rd_file_set_io_error (error, saved_errno, _ ("Could not lock the file “%s”"), temp_path);
           return -1;
         }
 
@@ -295,20 +235,21 @@ write_file_atomically (RdPlanStore *self, const char *data, size_t length, GErro
   int fd;
   int saved_errno;
 
-  if (g_mkdir_with_parents (self->directory, 0700) != 0)
-    return set_io_error (error, errno, _ ("Could not create the folder “%s”"), self->directory);
+  if (!_rd_file_make_directory (self->directory, error))
+    return FALSE;
 
   fd = create_locked_temp_file (self, &temp_path, error);
   if (fd < 0)
     return FALSE;
 
   /* The mode given to mkstemp is masked by the umask, which can only make it stricter. */
-  if (fchmod (fd, 0600) != 0 || !write_all (fd, data, length) || fsync (fd) != 0)
+  if (fchmod (fd, 0600) != 0 || !_rd_file_write_all (fd, data, length) || fsync (fd) != 0)
     {
       saved_errno = errno;
       close (fd);
       unlink (temp_path);
-      return set_io_error (error, saved_errno, _ ("Could not write the file “%s”"), temp_path);
+      return _rd_file_set_io_error (error, saved_errno, _ ("Could not write the file “%s”"),
+                                    temp_path);
     }
 
   /* The rename happens while the lock is held, so a cleanup never takes this file for a leftover.
@@ -318,26 +259,27 @@ write_file_atomically (RdPlanStore *self, const char *data, size_t length, GErro
       saved_errno = errno;
       close (fd);
       unlink (temp_path);
-      return set_io_error (error, saved_errno, _ ("Could not replace the file “%s”"), self->path);
+      return _rd_file_set_io_error (error, saved_errno, _ ("Could not replace the file “%s”"),
+                                    self->path);
     }
 
   close (fd);
 
-  return sync_directory (self->directory, error);
+  return _rd_file_sync_directory (self->directory, error);
 }
 
 /* Reads the whole file. Returns FALSE with errno set; ENOENT means no file. */
 static gboolean
 read_file (const char *path, char **contents_out, size_t *length_out, struct stat *st_out)
 {
-  g_autoptr (GByteArray) buffer = NULL;
   int fd;
 
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return FALSE;
 
-  if (fstat (fd, st_out) != 0)
+  if (fstat (fd, st_out) != 0 ||
+      !_rd_file_read_all (fd, (size_t) st_out->st_size, contents_out, length_out))
     {
       int saved_errno = errno;
 
@@ -346,34 +288,7 @@ read_file (const char *path, char **contents_out, size_t *length_out, struct sta
       return FALSE;
     }
 
-  buffer = g_byte_array_sized_new ((guint) MIN (st_out->st_size + 1, G_MAXINT32));
-
-  for (;;)
-    {
-      guint8 chunk[65536];
-      ssize_t n = read (fd, chunk, sizeof chunk);
-
-      if (n < 0)
-        {
-          int saved_errno = errno;
-
-          if (saved_errno == EINTR)
-            continue;
-          close (fd);
-          errno = saved_errno;
-          return FALSE;
-        }
-      if (n == 0)
-        break;
-
-      g_byte_array_append (buffer, chunk, (guint) n);
-    }
-
   close (fd);
-
-  *length_out = buffer->len;
-  g_byte_array_append (buffer, (const guint8 *) "", 1);
-  *contents_out = (char *) g_byte_array_free (g_steal_pointer (&buffer), FALSE);
   return TRUE;
 }
 
@@ -689,7 +604,8 @@ rd_plan_store_load (RdPlanStore *self, GError **error)
           if (errno == ENOENT)
             return g_ptr_array_new_with_free_func (g_object_unref);
 
-          set_io_error (error, errno, _ ("Could not read the saved plans in “%s”"), self->path);
+          _rd_file_set_io_error (error, errno, _ ("Could not read the saved plans in “%s”"),
+                                 self->path);
           return NULL;
         }
 
@@ -708,13 +624,13 @@ rd_plan_store_load (RdPlanStore *self, GError **error)
           if (errno == ENOENT)
             continue;
 
-          set_io_error (error, errno, _ ("Could not move the unreadable plan file “%s” aside"),
-                        self->path);
+          _rd_file_set_io_error (
+            error, errno, _ ("Could not move the unreadable plan file “%s” aside"), self->path);
           return NULL;
         }
 
       /* Make the move durable, so the unreadable file is not found in place again. */
-      if (!sync_directory (self->directory, NULL))
+      if (!_rd_file_sync_directory (self->directory, NULL))
         g_debug ("Could not flush %s after moving %s aside", self->directory, self->path);
 
       if (result == PARSE_NEWER)
