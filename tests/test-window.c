@@ -4,7 +4,9 @@
 #include <gtk/gtk.h>
 
 #include "rd-application.h"
+#include "rd-device-card.h"
 #include "rd-lane-view.h"
+#include "rd-plan-pane.h"
 #include "rd-window.h"
 
 /* The @skip-th descendant of @widget of @type, depth first. */
@@ -53,16 +55,18 @@ collect_lanes (GtkWidget  *widget,
 static const char *
 lane_page (RdLaneView *lane)
 {
-  GtkStack *stack = GTK_STACK (find_descendant (GTK_WIDGET (lane), GTK_TYPE_STACK, 0));
+  GObject *stack = gtk_widget_get_template_child (GTK_WIDGET (lane), RD_TYPE_LANE_VIEW, "stack");
 
-  return gtk_stack_get_visible_child_name (stack);
+  return gtk_stack_get_visible_child_name (GTK_STACK (stack));
 }
 
 static const char *
 lane_count (RdLaneView *lane)
 {
-  /* The second label of the lane's header is its count. */
-  return gtk_label_get_label (GTK_LABEL (find_descendant (GTK_WIDGET (lane), GTK_TYPE_LABEL, 1)));
+  GObject *label = gtk_widget_get_template_child (GTK_WIDGET (lane), RD_TYPE_LANE_VIEW,
+                                                  "count_label");
+
+  return gtk_label_get_label (GTK_LABEL (label));
 }
 
 static void
@@ -117,7 +121,6 @@ test_window_lanes (void)
   g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
   RdWindow *window;
   RdBoard *board;
-  const char *screenshot = g_getenv ("RD_SCREENSHOT");
 
   g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
@@ -155,6 +158,104 @@ test_window_lanes (void)
   g_assert_cmpstr (lane_count (lanes->pdata[1]), ==, "1");
   g_assert_cmpstr (lane_page (lanes->pdata[2]), ==, "empty");
 
+  gtk_window_destroy (GTK_WINDOW (window));
+  wait_for_frames (NULL);
+  g_assert_finalize_object (window);
+}
+
+static RdDevice *
+make_fleet_device (const char  *id,
+                   const char  *name,
+                   const char  *model,
+                   const char  *user,
+                   int          days_since_sync,
+                   RdTristate   encrypted,
+                   RdTristate   autopilot,
+                   RdCompliance compliance,
+                   RdJoinType   join_type)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) last_sync = g_date_time_add_hours (now, -24 * days_since_sync - 3);
+
+  return g_object_new (RD_TYPE_DEVICE,
+                       "id", id, "name", name, "model", model, "user-display-name", user,
+                       "operating-system", "Windows", "os-version", "10.0.22631.4460",
+                       "management-agent", "mdm", "owner-type", RD_OWNER_TYPE_COMPANY,
+                       "join-type", join_type, "last-sync", last_sync,
+                       "encrypted", encrypted, "escrowed-keys", encrypted == RD_TRISTATE_YES ? 1 : 0,
+                       "autopilot", autopilot, "compliance", compliance,
+                       "winre-state", RD_WINRE_STATE_CONFIGURED,
+                       "management-state", RD_MANAGEMENT_STATE_MANAGED,
+                       NULL);
+}
+
+/* A board as an admin sees it: cards with their badges in every lane and a
+ * plan open. RD_SCREENSHOT=file.png saves it. */
+static void
+test_window_board (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RdApplication) app = rd_application_new ();
+  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+  const char *screenshot = g_getenv ("RD_SCREENSHOT");
+  RdLaneView *reuse;
+  RdPlanPane *pane;
+  RdWindow *window;
+  RdBoard *board;
+  RdDevice *hybrid;
+
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_application_set_application_id (G_APPLICATION (app), "io.github.recoverydesk.BoardTest");
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+
+  board = rd_application_get_board (app);
+  g_ptr_array_add (devices, make_fleet_device ("d1", "HR-LT-0142", "EliteBook 840 G8", "Ada Lovelace", 0,
+                                               RD_TRISTATE_YES, RD_TRISTATE_YES, RD_COMPLIANCE_COMPLIANT,
+                                               RD_JOIN_TYPE_ENTRA_JOINED));
+  g_ptr_array_add (devices, make_fleet_device ("d2", "HR-LT-0177", "Latitude 7440", "Grace Hopper", 2,
+                                               RD_TRISTATE_YES, RD_TRISTATE_YES, RD_COMPLIANCE_NONCOMPLIANT,
+                                               RD_JOIN_TYPE_ENTRA_JOINED));
+  g_ptr_array_add (devices, make_fleet_device ("d3", "FIN-PC-0031", "ThinkCentre M70q", "Alan Turing", 12,
+                                               RD_TRISTATE_NO, RD_TRISTATE_NO, RD_COMPLIANCE_IN_GRACE_PERIOD,
+                                               RD_JOIN_TYPE_ENTRA_JOINED));
+  g_ptr_array_add (devices, make_fleet_device ("d4", "FIN-LT-0204", "Surface Laptop 5", "Katherine Johnson", 1,
+                                               RD_TRISTATE_YES, RD_TRISTATE_YES, RD_COMPLIANCE_COMPLIANT,
+                                               RD_JOIN_TYPE_ENTRA_JOINED));
+  g_ptr_array_add (devices, make_fleet_device ("d5", "LAB-WS-0009", "Precision 3660", "Barbara Liskov", 0,
+                                               RD_TRISTATE_YES, RD_TRISTATE_YES, RD_COMPLIANCE_COMPLIANT,
+                                               RD_JOIN_TYPE_HYBRID_JOINED));
+  g_ptr_array_add (devices, make_fleet_device ("d6", "OPS-LT-0388", "EliteBook 840 G8", "Edsger Dijkstra", 4,
+                                               RD_TRISTATE_YES, RD_TRISTATE_UNKNOWN, RD_COMPLIANCE_COMPLIANT,
+                                               RD_JOIN_TYPE_ENTRA_JOINED));
+  g_ptr_array_add (devices, make_fleet_device ("d7", "OPS-LT-0391", "EliteBook 840 G8", "Margaret Hamilton", 0,
+                                               RD_TRISTATE_YES, RD_TRISTATE_YES, RD_COMPLIANCE_COMPLIANT,
+                                               RD_JOIN_TYPE_ENTRA_JOINED));
+  rd_board_set_devices (board, devices);
+  hybrid = devices->pdata[4];
+  g_assert_true (rd_board_move_device (board, devices->pdata[1], RD_LANE_BREAK_FIX, &error));
+  g_assert_true (rd_board_move_device (board, devices->pdata[3], RD_LANE_BREAK_FIX, &error));
+  g_assert_true (rd_board_move_device (board, hybrid, RD_LANE_REUSE, &error));
+  g_assert_true (rd_board_set_method (board, hybrid, RD_METHOD_AUTOPILOT_RESET, &error));
+  g_assert_true (rd_board_move_device (board, devices->pdata[6], RD_LANE_REUSE, &error));
+  g_assert_no_error (error);
+
+  window = g_object_ref (rd_window_new (app));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1500, 900);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_frames (GTK_WIDGET (window));
+
+  reuse = RD_LANE_VIEW (gtk_widget_get_template_child (GTK_WIDGET (window), RD_TYPE_WINDOW,
+                                                       "reuse_lane"));
+  g_assert_true (gtk_selection_model_select_item (rd_lane_view_get_selection (reuse), 0, TRUE));
+  wait_for_frames (GTK_WIDGET (window));
+  wait_for_frames (GTK_WIDGET (window));
+
+  pane = RD_PLAN_PANE (find_descendant (GTK_WIDGET (window), RD_TYPE_PLAN_PANE, 0));
+  g_assert_true (rd_plan_pane_get_device (pane) == hybrid);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (pane)));
+  g_assert_nonnull (find_descendant (GTK_WIDGET (window), RD_TYPE_DEVICE_CARD, 6));
+
   if (screenshot != NULL)
     save_screenshot (GTK_WIDGET (window), screenshot);
 
@@ -170,6 +271,7 @@ main (int   argc,
   gtk_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/rd/window/lanes", test_window_lanes);
+  g_test_add_func ("/rd/window/board", test_window_board);
 
   return g_test_run ();
 }

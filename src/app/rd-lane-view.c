@@ -5,11 +5,23 @@
 
 #include <glib/gi18n.h>
 
+#include "rd-device-card.h"
 #include "rd-lane-view.h"
 #include "rd-method.h"
+#include "rd-readiness.h"
 
 /* One lane of the board: its title, how many devices it holds, and the
- * devices, or an empty state that says what the lane is for. */
+ * devices as cards, or an empty state that says what the lane is for.
+ *
+ * The pipeline is the board's lane → GtkSortListModel → GtkFilterListModel
+ * → GtkMultiSelection. Sorting comes first so that a keystroke in the search
+ * only filters: the sorter's collation keys are computed once per device,
+ * not once per search. Only the Devices lane sorts and filters; the plan
+ * lanes keep the board's order.
+ *
+ * A lane is a drop target for one device or a list of them. Drops, the
+ * cards' menus and the Ctrl+1/2/3 shortcuts all activate the window's
+ * "board.move-devices" action, which moves through rd_board_move_device(). */
 
 struct _RdLaneView
 {
@@ -19,8 +31,28 @@ struct _RdLaneView
   RdLane lane;
   GListModel *model;
 
+  GtkSortListModel *sort_model;
+  GtkFilterListModel *filter_model;
+  GtkMultiSelection *selection;
+  GtkCustomFilter *filter;
+  GtkSorter *name_sorter;
+  GtkSorter *sync_sorter;
+  RdDevice *selected_device;
+
+  /* Filter criteria, read by filter_device () for every device. */
+  char *search;
+  char *folded_search;
+  char **words;
+  gboolean only_noncompliant;
+  gboolean only_unencrypted;
+  gboolean only_without_autopilot;
+  gboolean only_stale;
+  GDateTime *stale_before;
+  char *sort_by;
+
   GtkLabel *title_label;
   GtkLabel *count_label;
+  GtkMenuButton *filter_button;
   GtkStack *stack;
   AdwStatusPage *empty_page;
   GtkListView *list_view;
@@ -33,6 +65,13 @@ enum
   PROP_0,
   PROP_BOARD,
   PROP_LANE,
+  PROP_SELECTED_DEVICE,
+  PROP_SEARCH,
+  PROP_ONLY_NONCOMPLIANT,
+  PROP_ONLY_UNENCRYPTED,
+  PROP_ONLY_WITHOUT_AUTOPILOT,
+  PROP_ONLY_STALE,
+  PROP_SORT_BY,
   N_PROPS
 };
 
@@ -41,21 +80,36 @@ static GParamSpec *properties[N_PROPS];
 static void
 update_count (RdLaneView *self)
 {
-  guint n = self->model != NULL ? g_list_model_get_n_items (self->model) : 0;
-  g_autofree char *count = g_strdup_printf ("%u", n);
+  guint total = self->model != NULL ? g_list_model_get_n_items (self->model) : 0;
+  guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->filter_model));
+  g_autofree char *count = NULL;
 
+  if (shown != total)
+    /* Translators: how many devices a search shows, of how many in the lane. */
+    count = g_strdup_printf (_("%u of %u"), shown, total);
+  else
+    count = g_strdup_printf ("%u", total);
   gtk_label_set_label (self->count_label, count);
-  gtk_stack_set_visible_child_name (self->stack, n > 0 ? "list" : "empty");
+
+  if (total == 0)
+    gtk_stack_set_visible_child_name (self->stack, "empty");
+  else if (shown == 0)
+    gtk_stack_set_visible_child_name (self->stack, "no-results");
+  else
+    gtk_stack_set_visible_child_name (self->stack, "list");
 }
 
 static void
-on_model_items_changed_cb (GListModel *model,
-                           guint       position,
-                           guint       removed,
-                           guint       added,
-                           RdLaneView *self)
+update_selected_device (RdLaneView *self)
 {
-  update_count (self);
+  g_autoptr(GtkBitset) selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  g_autoptr(RdDevice) device = NULL;
+
+  if (gtk_bitset_get_size (selected) == 1)
+    device = g_list_model_get_item (G_LIST_MODEL (self->selection), gtk_bitset_get_nth (selected, 0));
+
+  if (g_set_object (&self->selected_device, device))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_DEVICE]);
 }
 
 static void
@@ -64,6 +118,7 @@ update_lane_texts (RdLaneView *self)
   const char *description;
 
   gtk_label_set_label (self->title_label, rd_lane_get_title (self->lane));
+  gtk_widget_set_visible (GTK_WIDGET (self->filter_button), self->lane == RD_LANE_INVENTORY);
 
   switch (self->lane)
     {
@@ -90,25 +145,280 @@ update_lane_texts (RdLaneView *self)
 }
 
 static void
+update_sorter (RdLaneView *self)
+{
+  GtkSorter *sorter = NULL;
+
+  if (self->lane == RD_LANE_INVENTORY)
+    sorter = g_strcmp0 (self->sort_by, "last-sync") == 0 ? self->sync_sorter : self->name_sorter;
+
+  gtk_sort_list_model_set_sorter (self->sort_model, sorter);
+}
+
+static void
 rebind (RdLaneView *self)
 {
-  g_autoptr(GtkNoSelection) selection = NULL;
-
-  if (self->model != NULL)
-    g_signal_handlers_disconnect_by_func (self->model, on_model_items_changed_cb, self);
-  g_clear_object (&self->model);
-
-  if (self->board != NULL)
-    {
-      self->model = g_object_ref (rd_board_get_lane (self->board, self->lane));
-      g_signal_connect_object (self->model, "items-changed",
-                               G_CALLBACK (on_model_items_changed_cb), self, 0);
-      selection = gtk_no_selection_new (g_object_ref (self->model));
-    }
-
-  gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (selection));
+  self->model = self->board != NULL ? rd_board_get_lane (self->board, self->lane) : NULL;
+  gtk_sort_list_model_set_model (self->sort_model, self->model);
   update_count (self);
 }
+
+/* Filtering. This runs for each of up to 100,000 devices on every
+ * keystroke, so it allocates nothing: the query is split and case-folded
+ * once, and the devices cache their folded search text. */
+
+static gboolean
+is_noncompliant (RdCompliance compliance)
+{
+  return compliance == RD_COMPLIANCE_NONCOMPLIANT || compliance == RD_COMPLIANCE_IN_GRACE_PERIOD ||
+         compliance == RD_COMPLIANCE_CONFLICT || compliance == RD_COMPLIANCE_ERROR;
+}
+
+static gboolean
+filter_device (gpointer item,
+               gpointer user_data)
+{
+  RdLaneView *self = user_data;
+  RdDevice *device = item;
+
+  /* "Unknown" is not "no": the quick filters show only what Intune said. */
+  if (self->only_noncompliant && !is_noncompliant (rd_device_get_compliance (device)))
+    return FALSE;
+  if (self->only_unencrypted && rd_device_get_encrypted (device) != RD_TRISTATE_NO)
+    return FALSE;
+  if (self->only_without_autopilot && rd_device_get_autopilot (device) != RD_TRISTATE_NO)
+    return FALSE;
+  if (self->only_stale)
+    {
+      GDateTime *last_sync = rd_device_get_last_sync (device);
+
+      if (last_sync != NULL && g_date_time_compare (last_sync, self->stale_before) >= 0)
+        return FALSE;
+    }
+
+  return rd_device_matches (device, (const char *const *) self->words);
+}
+
+static int
+compare_last_sync (gconstpointer a,
+                   gconstpointer b,
+                   gpointer      user_data)
+{
+  GDateTime *sync_a = rd_device_get_last_sync ((RdDevice *) a);
+  GDateTime *sync_b = rd_device_get_last_sync ((RdDevice *) b);
+
+  /* Most recent first; devices that never checked in last. */
+  if (sync_a == NULL || sync_b == NULL)
+    return (sync_a == NULL) - (sync_b == NULL);
+
+  return g_date_time_compare (sync_b, sync_a);
+}
+
+static void
+refilter (RdLaneView     *self,
+          GtkFilterChange change)
+{
+  g_clear_pointer (&self->stale_before, g_date_time_unref);
+  if (self->only_stale)
+    {
+      g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+      self->stale_before = g_date_time_add_days (now, -RD_READINESS_STALE_DAYS);
+    }
+
+  gtk_filter_changed (GTK_FILTER (self->filter), change);
+  if (self->only_noncompliant || self->only_unencrypted || self->only_without_autopilot ||
+      self->only_stale)
+    gtk_widget_add_css_class (GTK_WIDGET (self->filter_button), "filtering");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->filter_button), "filtering");
+}
+
+static void
+set_quick_filter (RdLaneView *self,
+                  gboolean   *field,
+                  gboolean    value,
+                  guint       prop_id)
+{
+  if (*field == value)
+    return;
+
+  *field = value;
+  refilter (self, value ? GTK_FILTER_CHANGE_MORE_STRICT : GTK_FILTER_CHANGE_LESS_STRICT);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
+/* Moves */
+
+static GPtrArray *
+devices_from_value (const GValue *value)
+{
+  GPtrArray *devices = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (G_VALUE_HOLDS (value, RD_TYPE_DEVICE) && g_value_get_object (value) != NULL)
+    g_ptr_array_add (devices, g_value_dup_object (value));
+  else if (G_VALUE_HOLDS (value, G_TYPE_LIST_MODEL) && g_value_get_object (value) != NULL)
+    {
+      GListModel *list = g_value_get_object (value);
+      guint n = g_list_model_get_n_items (list);
+
+      for (guint i = 0; i < n; i++)
+        {
+          gpointer item = g_list_model_get_item (list, i);
+
+          if (RD_IS_DEVICE (item))
+            g_ptr_array_add (devices, item);
+          else
+            g_clear_object (&item);
+        }
+    }
+
+  return devices;
+}
+
+static GPtrArray *
+devices_from_provider (GdkContentProvider *content)
+{
+  GValue value = G_VALUE_INIT;
+  GPtrArray *devices = NULL;
+
+  g_value_init (&value, RD_TYPE_DEVICE);
+  if (gdk_content_provider_get_value (content, &value, NULL))
+    devices = devices_from_value (&value);
+  g_value_unset (&value);
+
+  if (devices == NULL)
+    {
+      g_value_init (&value, G_TYPE_LIST_MODEL);
+      if (gdk_content_provider_get_value (content, &value, NULL))
+        devices = devices_from_value (&value);
+      g_value_unset (&value);
+    }
+
+  return devices;
+}
+
+static gboolean
+move_devices (RdLaneView *self,
+              GPtrArray  *devices,
+              RdLane      lane)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+
+  for (guint i = 0; i < devices->len; i++)
+    g_ptr_array_add (ids, (gpointer) rd_device_get_id (g_ptr_array_index (devices, i)));
+  g_ptr_array_add (ids, NULL);
+
+  if (ids->len == 1)
+    return FALSE;
+
+  return gtk_widget_activate_action (GTK_WIDGET (self), "board.move-devices", "(^ass)",
+                                     (const char *const *) ids->pdata, rd_lane_to_string (lane));
+}
+
+static void
+move_selection_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  RdLaneView *self = RD_LANE_VIEW (widget);
+  g_autoptr(GPtrArray) devices = rd_lane_view_dup_selected_devices (self);
+  RdLane lane;
+
+  if (!rd_lane_from_string (g_variant_get_string (parameter, NULL), &lane))
+    return;
+
+  move_devices (self, devices, lane);
+}
+
+/* Callbacks */
+
+static void
+on_filter_model_items_changed_cb (RdLaneView *self)
+{
+  update_count (self);
+}
+
+static void
+on_selection_changed_cb (RdLaneView *self)
+{
+  update_selected_device (self);
+}
+
+static void
+on_factory_setup_cb (GtkSignalListItemFactory *factory,
+                     GtkListItem              *item,
+                     RdLaneView               *self)
+{
+  gtk_list_item_set_child (item, rd_device_card_new ());
+}
+
+static void
+on_factory_bind_cb (GtkSignalListItemFactory *factory,
+                    GtkListItem              *item,
+                    RdLaneView               *self)
+{
+  RdDeviceCard *card = RD_DEVICE_CARD (gtk_list_item_get_child (item));
+  RdDevice *device = gtk_list_item_get_item (item);
+
+  rd_device_card_set_device (card, device);
+  rd_device_card_set_plan (card, self->board != NULL ? rd_board_get_plan (self->board, device) : NULL);
+}
+
+static void
+on_factory_unbind_cb (GtkSignalListItemFactory *factory,
+                      GtkListItem              *item,
+                      RdLaneView               *self)
+{
+  RdDeviceCard *card = RD_DEVICE_CARD (gtk_list_item_get_child (item));
+
+  rd_device_card_set_device (card, NULL);
+  rd_device_card_set_plan (card, NULL);
+}
+
+static gboolean
+on_drop_target_accept_cb (GtkDropTarget *target,
+                          GdkDrop       *drop,
+                          RdLaneView    *self)
+{
+  GdkContentFormats *formats = gdk_drop_get_formats (drop);
+  g_autoptr(GPtrArray) devices = NULL;
+  GdkDrag *drag;
+
+  if ((gdk_drop_get_actions (drop) & GDK_ACTION_MOVE) == 0 ||
+      (!gdk_content_formats_contain_gtype (formats, RD_TYPE_DEVICE) &&
+       !gdk_content_formats_contain_gtype (formats, G_TYPE_LIST_MODEL)))
+    return FALSE;
+
+  /* A drag from this process says what it carries right away. Cards that
+   * are all in this lane already are refused, so their own lane does not
+   * light up as a target. */
+  drag = gdk_drop_get_drag (drop);
+  if (drag == NULL || self->board == NULL)
+    return TRUE;
+  devices = devices_from_provider (gdk_drag_get_content (drag));
+  if (devices == NULL)
+    return TRUE;
+  for (guint i = 0; i < devices->len; i++)
+    if (rd_board_get_device_lane (self->board, g_ptr_array_index (devices, i)) != self->lane)
+      return TRUE;
+
+  return FALSE;
+}
+
+static gboolean
+on_drop_target_drop_cb (GtkDropTarget *target,
+                        const GValue  *value,
+                        double         x,
+                        double         y,
+                        RdLaneView    *self)
+{
+  g_autoptr(GPtrArray) devices = devices_from_value (value);
+
+  return move_devices (self, devices, self->lane);
+}
+
+/* GObject overrides */
 
 static void
 rd_lane_view_dispose (GObject *object)
@@ -119,10 +429,33 @@ rd_lane_view_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), RD_TYPE_LANE_VIEW);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
-  g_clear_object (&self->model);
+  if (self->filter != NULL)
+    gtk_custom_filter_set_filter_func (self->filter, NULL, NULL, NULL);
+  g_clear_object (&self->selection);
+  g_clear_object (&self->filter_model);
+  g_clear_object (&self->sort_model);
+  g_clear_object (&self->filter);
+  g_clear_object (&self->name_sorter);
+  g_clear_object (&self->sync_sorter);
+  g_clear_object (&self->selected_device);
   g_clear_object (&self->board);
+  self->model = NULL;
 
   G_OBJECT_CLASS (rd_lane_view_parent_class)->dispose (object);
+}
+
+static void
+rd_lane_view_finalize (GObject *object)
+{
+  RdLaneView *self = (RdLaneView *) object;
+
+  g_free (self->search);
+  g_free (self->folded_search);
+  g_strfreev (self->words);
+  g_free (self->sort_by);
+  g_clear_pointer (&self->stale_before, g_date_time_unref);
+
+  G_OBJECT_CLASS (rd_lane_view_parent_class)->finalize (object);
 }
 
 static void
@@ -140,6 +473,27 @@ rd_lane_view_get_property (GObject    *object,
       break;
     case PROP_LANE:
       g_value_set_enum (value, self->lane);
+      break;
+    case PROP_SELECTED_DEVICE:
+      g_value_set_object (value, self->selected_device);
+      break;
+    case PROP_SEARCH:
+      g_value_set_string (value, self->search);
+      break;
+    case PROP_ONLY_NONCOMPLIANT:
+      g_value_set_boolean (value, self->only_noncompliant);
+      break;
+    case PROP_ONLY_UNENCRYPTED:
+      g_value_set_boolean (value, self->only_unencrypted);
+      break;
+    case PROP_ONLY_WITHOUT_AUTOPILOT:
+      g_value_set_boolean (value, self->only_without_autopilot);
+      break;
+    case PROP_ONLY_STALE:
+      g_value_set_boolean (value, self->only_stale);
+      break;
+    case PROP_SORT_BY:
+      g_value_set_string (value, self->sort_by);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -162,7 +516,32 @@ rd_lane_view_set_property (GObject      *object,
     case PROP_LANE:
       self->lane = g_value_get_enum (value);
       update_lane_texts (self);
+      update_sorter (self);
       rebind (self);
+      break;
+    case PROP_SEARCH:
+      rd_lane_view_set_search (self, g_value_get_string (value));
+      break;
+    case PROP_ONLY_NONCOMPLIANT:
+      set_quick_filter (self, &self->only_noncompliant, g_value_get_boolean (value), prop_id);
+      break;
+    case PROP_ONLY_UNENCRYPTED:
+      set_quick_filter (self, &self->only_unencrypted, g_value_get_boolean (value), prop_id);
+      break;
+    case PROP_ONLY_WITHOUT_AUTOPILOT:
+      set_quick_filter (self, &self->only_without_autopilot, g_value_get_boolean (value), prop_id);
+      break;
+    case PROP_ONLY_STALE:
+      set_quick_filter (self, &self->only_stale, g_value_get_boolean (value), prop_id);
+      break;
+    case PROP_SORT_BY:
+      if (g_strcmp0 (self->sort_by, g_value_get_string (value)) != 0)
+        {
+          g_free (self->sort_by);
+          self->sort_by = g_value_dup_string (value);
+          update_sorter (self);
+          g_object_notify_by_pspec (object, pspec);
+        }
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -174,35 +553,103 @@ rd_lane_view_class_init (RdLaneViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
 
   object_class->dispose = rd_lane_view_dispose;
+  object_class->finalize = rd_lane_view_finalize;
   object_class->get_property = rd_lane_view_get_property;
   object_class->set_property = rd_lane_view_set_property;
 
-  properties[PROP_BOARD] =
-    g_param_spec_object ("board", NULL, NULL, RD_TYPE_BOARD,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BOARD] = g_param_spec_object ("board", NULL, NULL, RD_TYPE_BOARD, flags);
   properties[PROP_LANE] =
     g_param_spec_enum ("lane", NULL, NULL, RD_TYPE_LANE, RD_LANE_INVENTORY,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SELECTED_DEVICE] =
+    g_param_spec_object ("selected-device", NULL, NULL, RD_TYPE_DEVICE,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SEARCH] = g_param_spec_string ("search", NULL, NULL, NULL, flags);
+  properties[PROP_ONLY_NONCOMPLIANT] =
+    g_param_spec_boolean ("only-noncompliant", NULL, NULL, FALSE, flags);
+  properties[PROP_ONLY_UNENCRYPTED] =
+    g_param_spec_boolean ("only-unencrypted", NULL, NULL, FALSE, flags);
+  properties[PROP_ONLY_WITHOUT_AUTOPILOT] =
+    g_param_spec_boolean ("only-without-autopilot", NULL, NULL, FALSE, flags);
+  properties[PROP_ONLY_STALE] = g_param_spec_boolean ("only-stale", NULL, NULL, FALSE, flags);
+  properties[PROP_SORT_BY] = g_param_spec_string ("sort-by", NULL, NULL, "name", flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (RD_TYPE_DEVICE);
+  g_type_ensure (RD_TYPE_DEVICE_CARD);
+
+  gtk_widget_class_install_property_action (widget_class, "lane.only-noncompliant",
+                                            "only-noncompliant");
+  gtk_widget_class_install_property_action (widget_class, "lane.only-unencrypted",
+                                            "only-unencrypted");
+  gtk_widget_class_install_property_action (widget_class, "lane.only-without-autopilot",
+                                            "only-without-autopilot");
+  gtk_widget_class_install_property_action (widget_class, "lane.only-stale", "only-stale");
+  gtk_widget_class_install_property_action (widget_class, "lane.sort-by", "sort-by");
+  gtk_widget_class_install_action (widget_class, "lane.move-selection", "s",
+                                   move_selection_action);
+
+  /* The keyboard twins of dragging the selected cards to a lane. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK,
+                                       "lane.move-selection", "s", "inventory");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_CONTROL_MASK,
+                                       "lane.move-selection", "s", "break-fix");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_CONTROL_MASK,
+                                       "lane.move-selection", "s", "reuse");
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "lane");
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rd-lane-view.ui");
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, title_label);
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, count_label);
+  gtk_widget_class_bind_template_child (widget_class, RdLaneView, filter_button);
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, stack);
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, empty_page);
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, list_view);
+  gtk_widget_class_bind_template_callback (widget_class, on_factory_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_factory_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_factory_unbind_cb);
 }
 
 static void
 rd_lane_view_init (RdLaneView *self)
 {
+  GType types[2];
+  GtkDropTarget *drop_target;
+
+  /* Before the template: the filter menu reads the "sort-by" action's state. */
+  self->sort_by = g_strdup ("name");
+
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->name_sorter =
+    GTK_SORTER (gtk_string_sorter_new (gtk_property_expression_new (RD_TYPE_DEVICE, NULL, "name")));
+  self->sync_sorter = GTK_SORTER (gtk_custom_sorter_new (compare_last_sync, NULL, NULL));
+  self->filter = gtk_custom_filter_new (filter_device, self, NULL);
+
+  self->sort_model = gtk_sort_list_model_new (NULL, NULL);
+  self->filter_model = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->sort_model)),
+                                                  g_object_ref (GTK_FILTER (self->filter)));
+  self->selection = gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->filter_model)));
+  g_signal_connect_object (self->filter_model, "items-changed",
+                           G_CALLBACK (on_filter_model_items_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->selection, "selection-changed",
+                           G_CALLBACK (on_selection_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->selection, "items-changed",
+                           G_CALLBACK (on_selection_changed_cb), self, G_CONNECT_SWAPPED);
+  gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (self->selection));
+
+  types[0] = RD_TYPE_DEVICE;
+  types[1] = G_TYPE_LIST_MODEL;
+  drop_target = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_MOVE);
+  gtk_drop_target_set_gtypes (drop_target, types, G_N_ELEMENTS (types));
+  g_signal_connect (drop_target, "accept", G_CALLBACK (on_drop_target_accept_cb), self);
+  g_signal_connect (drop_target, "drop", G_CALLBACK (on_drop_target_drop_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop_target));
+
   update_lane_texts (self);
   update_count (self);
 }
@@ -235,4 +682,124 @@ rd_lane_view_get_lane (RdLaneView *self)
   g_return_val_if_fail (RD_IS_LANE_VIEW (self), RD_LANE_INVENTORY);
 
   return self->lane;
+}
+
+/**
+ * rd_lane_view_get_selection:
+ *
+ * Returns: (transfer none): the devices the lane shows, sorted and
+ *   filtered, with their selection
+ */
+GtkSelectionModel *
+rd_lane_view_get_selection (RdLaneView *self)
+{
+  g_return_val_if_fail (RD_IS_LANE_VIEW (self), NULL);
+
+  return GTK_SELECTION_MODEL (self->selection);
+}
+
+/**
+ * rd_lane_view_get_selected_device:
+ *
+ * Returns: (nullable) (transfer none): the selected device when exactly one
+ *   is selected
+ */
+RdDevice *
+rd_lane_view_get_selected_device (RdLaneView *self)
+{
+  g_return_val_if_fail (RD_IS_LANE_VIEW (self), NULL);
+
+  return self->selected_device;
+}
+
+/**
+ * rd_lane_view_dup_selected_devices:
+ *
+ * Returns: (transfer container) (element-type RdDevice): the selected
+ *   devices, in the order shown
+ */
+GPtrArray *
+rd_lane_view_dup_selected_devices (RdLaneView *self)
+{
+  g_autoptr(GtkBitset) selected = NULL;
+  GtkBitsetIter iter;
+  GPtrArray *devices;
+  guint position;
+
+  g_return_val_if_fail (RD_IS_LANE_VIEW (self), NULL);
+
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  devices = g_ptr_array_new_full (gtk_bitset_get_size (selected), g_object_unref);
+  for (gboolean more = gtk_bitset_iter_init_first (&iter, selected, &position); more;
+       more = gtk_bitset_iter_next (&iter, &position))
+    g_ptr_array_add (devices, g_list_model_get_item (G_LIST_MODEL (self->selection), position));
+
+  return devices;
+}
+
+void
+rd_lane_view_unselect_all (RdLaneView *self)
+{
+  g_return_if_fail (RD_IS_LANE_VIEW (self));
+
+  gtk_selection_model_unselect_all (GTK_SELECTION_MODEL (self->selection));
+}
+
+const char *
+rd_lane_view_get_search (RdLaneView *self)
+{
+  g_return_val_if_fail (RD_IS_LANE_VIEW (self), NULL);
+
+  return self->search;
+}
+
+/**
+ * rd_lane_view_set_search:
+ * @search: (nullable): words that must all occur in a device's name, serial,
+ *   user, model or ids, in any case
+ *
+ * Filters the lane. A query that only grows (another letter, another word)
+ * re-checks only the devices still shown.
+ */
+void
+rd_lane_view_set_search (RdLaneView *self,
+                         const char *search)
+{
+  g_autofree char *folded = NULL;
+  g_auto(GStrv) words = NULL;
+  GtkFilterChange change;
+  guint n = 0;
+
+  g_return_if_fail (RD_IS_LANE_VIEW (self));
+
+  if (g_strcmp0 (search, self->search) == 0)
+    return;
+
+  folded = g_utf8_casefold (search != NULL ? search : "", -1);
+  if (self->folded_search == NULL || g_str_has_prefix (folded, self->folded_search))
+    change = GTK_FILTER_CHANGE_MORE_STRICT;
+  else if (g_str_has_prefix (self->folded_search, folded))
+    change = GTK_FILTER_CHANGE_LESS_STRICT;
+  else
+    change = GTK_FILTER_CHANGE_DIFFERENT;
+
+  words = g_strsplit_set (folded, " \t\n", -1);
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      if (*words[i] != '\0')
+        words[n++] = words[i];
+      else
+        g_free (words[i]);
+    }
+  words[n] = NULL;
+
+  g_free (self->search);
+  self->search = g_strdup (search);
+  g_free (self->folded_search);
+  self->folded_search = g_steal_pointer (&folded);
+  g_strfreev (self->words);
+  self->words = g_steal_pointer (&words);
+
+  refilter (self, change);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEARCH]);
 }

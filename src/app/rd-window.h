@@ -11,6 +11,11 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (RdWindow, rd_window, RD, WINDOW, AdwApplicationWindow)
 
-RdWindow *rd_window_new (RdApplication *application);
+RdWindow *rd_window_new        (RdApplication *application);
+RdBoard  *rd_window_get_board  (RdWindow      *self);
+void      rd_window_set_board  (RdWindow      *self,
+                                RdBoard       *board);
+void      rd_window_show_toast (RdWindow      *self,
+                                const char    *message);
 
 G_END_DECLS

@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+
+#include "rd-application.h"
+#include "rd-device-card.h"
+#include "rd-lane-view.h"
+#include "rd-plan-pane.h"
+#include "rd-readiness.h"
+#include "rd-window.h"
+
+/* The board's widgets, driven as an admin would: drops, the card menu and
+ * the shortcuts' action, Undo from the toast, the search, the plan pane's
+ * Run button and its confirmation. */
+
+/* One application for every test: a registered GApplication outlives its
+ * last window for a while, and only one may export its path on the bus. */
+static RdApplication *app;
+
+typedef struct
+{
+  RdWindow *window;
+  RdBoard *board;
+  RdLaneView *lanes[RD_N_LANES];
+  RdPlanPane *pane;
+  GPtrArray *devices;
+  guint confirmed;
+  RdPlan *confirmed_plan;
+} Fixture;
+
+static void
+iterate (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* Runs the main loop until @done (@data) holds, for at most five seconds. */
+static gboolean
+iterate_until (gboolean (*done) (gpointer data),
+               gpointer data)
+{
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (!done (data))
+    {
+      if (g_get_monotonic_time () > end)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+    }
+
+  return TRUE;
+}
+
+static GObject *
+template_child (gpointer    widget,
+                GType       type,
+                const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
+
+  g_assert_nonnull (child);
+  return child;
+}
+
+static void
+collect (GtkWidget *widget,
+         GType      type,
+         GPtrArray *found)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
+        g_ptr_array_add (found, child);
+      collect (child, type, found);
+    }
+}
+
+static RdDeviceCard *
+find_card (RdLaneView *lane,
+           RdDevice   *device)
+{
+  g_autoptr(GPtrArray) cards = g_ptr_array_new ();
+
+  collect (GTK_WIDGET (lane), RD_TYPE_DEVICE_CARD, cards);
+  for (guint i = 0; i < cards->len; i++)
+    if (rd_device_card_get_device (cards->pdata[i]) == device)
+      return cards->pdata[i];
+
+  return NULL;
+}
+
+/* The button of the toast on screen whose label is @label, if any. */
+static GtkWidget *
+find_button (GtkWidget  *root,
+             const char *label)
+{
+  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+
+  collect (root, GTK_TYPE_BUTTON, buttons);
+  for (guint i = buttons->len; i > 0; i--)
+    if (g_strcmp0 (gtk_button_get_label (buttons->pdata[i - 1]), label) == 0 &&
+        gtk_widget_get_mapped (buttons->pdata[i - 1]))
+      return buttons->pdata[i - 1];
+
+  return NULL;
+}
+
+/* Clicks the response button labelled @label, as the admin would. */
+static void
+click (GtkWidget  *root,
+       const char *label)
+{
+  GtkWidget *button = find_button (root, label);
+
+  g_assert_nonnull (button);
+  g_signal_emit_by_name (button, "clicked");
+}
+
+static gboolean
+has_label_containing (GtkWidget  *root,
+                      const char *text)
+{
+  g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+
+  collect (root, GTK_TYPE_LABEL, labels);
+  for (guint i = 0; i < labels->len; i++)
+    if (strstr (gtk_label_get_label (labels->pdata[i]), text) != NULL)
+      return TRUE;
+
+  return FALSE;
+}
+
+static AdwMessageDialog *
+find_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  AdwMessageDialog *found = NULL;
+  guint n = g_list_model_get_n_items (toplevels);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        {
+          g_assert_null (found);
+          found = ADW_MESSAGE_DIALOG (window);
+        }
+    }
+
+  return found;
+}
+
+static gboolean
+no_dialog (gpointer data)
+{
+  return find_dialog () == NULL;
+}
+
+static RdDevice *
+make_device (const char *id,
+             const char *name,
+             RdJoinType  join_type)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+  return g_object_new (RD_TYPE_DEVICE,
+                       "id", id, "name", name, "model", "EliteBook 840 G8",
+                       "user-display-name", "Ada Lovelace",
+                       "operating-system", "Windows", "os-version", "10.0.22631.4460",
+                       "management-agent", "mdm", "owner-type", RD_OWNER_TYPE_COMPANY,
+                       "join-type", join_type, "last-sync", now,
+                       "compliance", RD_COMPLIANCE_COMPLIANT,
+                       "encrypted", RD_TRISTATE_YES, "escrowed-keys", 1,
+                       "autopilot", RD_TRISTATE_YES, "winre-state", RD_WINRE_STATE_CONFIGURED,
+                       "management-state", RD_MANAGEMENT_STATE_MANAGED,
+                       NULL);
+}
+
+static RdDevice *
+device (Fixture *fixture,
+        guint    i)
+{
+  return g_ptr_array_index (fixture->devices, i);
+}
+
+static RdLane
+lane_of (Fixture *fixture,
+         guint    i)
+{
+  return rd_board_get_device_lane (fixture->board, device (fixture, i));
+}
+
+static const char *
+lane_count (Fixture *fixture,
+            RdLane   lane)
+{
+  return gtk_label_get_label (GTK_LABEL (template_child (fixture->lanes[lane], RD_TYPE_LANE_VIEW,
+                                                         "count_label")));
+}
+
+static GtkDropTarget *
+drop_target (RdLaneView *lane)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (lane));
+  guint n = g_list_model_get_n_items (controllers);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        return GTK_DROP_TARGET (controller);
+    }
+
+  g_assert_not_reached ();
+}
+
+static gboolean
+drop (RdLaneView   *lane,
+      const GValue *value)
+{
+  gboolean handled = FALSE;
+
+  g_signal_emit_by_name (drop_target (lane), "drop", value, 10.0, 10.0, &handled);
+  return handled;
+}
+
+static void
+add_to_selection (Fixture  *fixture,
+                  RdLane    lane,
+                  RdDevice *target,
+                  gboolean  unselect_rest)
+{
+  GtkSelectionModel *selection = rd_lane_view_get_selection (fixture->lanes[lane]);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (selection));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(RdDevice) item = g_list_model_get_item (G_LIST_MODEL (selection), i);
+
+      if (item == target)
+        {
+          g_assert_true (gtk_selection_model_select_item (selection, i, unselect_rest));
+          return;
+        }
+    }
+
+  g_assert_not_reached ();
+}
+
+static void
+select_device (Fixture  *fixture,
+               RdLane    lane,
+               RdDevice *target)
+{
+  add_to_selection (fixture, lane, target, TRUE);
+}
+
+static void
+on_run_plan_confirmed_cb (RdWindow *window,
+                          RdPlan   *plan,
+                          Fixture  *fixture)
+{
+  fixture->confirmed++;
+  g_set_object (&fixture->confirmed_plan, plan);
+}
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  static const char *const names[] = { "HR-LT-001", "HR-LT-002", "FIN-PC-003", "FIN-PC-004",
+                                       "LAB-HY-005" };
+
+  fixture->board = rd_board_new (NULL);
+  fixture->devices = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *id = g_strdup_printf ("d%u", i + 1);
+
+      g_ptr_array_add (fixture->devices,
+                       make_device (id, names[i],
+                                    i == 4 ? RD_JOIN_TYPE_HYBRID_JOINED
+                                           : RD_JOIN_TYPE_ENTRA_JOINED));
+    }
+  rd_board_set_devices (fixture->board, fixture->devices);
+
+  fixture->window = g_object_ref (rd_window_new (app));
+  rd_window_set_board (fixture->window, fixture->board);
+  g_signal_connect (fixture->window, "run-plan-confirmed", G_CALLBACK (on_run_plan_confirmed_cb),
+                    fixture);
+  fixture->lanes[RD_LANE_INVENTORY] = RD_LANE_VIEW (template_child (fixture->window, RD_TYPE_WINDOW,
+                                                                    "inventory_lane"));
+  fixture->lanes[RD_LANE_BREAK_FIX] = RD_LANE_VIEW (template_child (fixture->window, RD_TYPE_WINDOW,
+                                                                    "break_fix_lane"));
+  fixture->lanes[RD_LANE_REUSE] = RD_LANE_VIEW (template_child (fixture->window, RD_TYPE_WINDOW,
+                                                                "reuse_lane"));
+  fixture->pane = RD_PLAN_PANE (template_child (fixture->window, RD_TYPE_WINDOW, "plan_pane"));
+  gtk_window_set_default_size (GTK_WINDOW (fixture->window), 1400, 860);
+  gtk_window_present (GTK_WINDOW (fixture->window));
+  iterate (250);
+
+  g_assert_cmpstr (lane_count (fixture, RD_LANE_INVENTORY), ==, "5");
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  gtk_window_destroy (GTK_WINDOW (fixture->window));
+  iterate (100);
+  g_assert_finalize_object (fixture->window);
+  g_clear_object (&fixture->confirmed_plan);
+  g_assert_finalize_object (fixture->board);
+  g_ptr_array_unref (fixture->devices);
+}
+
+/* Drag and drop */
+
+static void
+test_drop_device (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  GValue value = G_VALUE_INIT;
+
+  g_value_init (&value, RD_TYPE_DEVICE);
+  g_value_set_object (&value, device (fixture, 0));
+  g_assert_true (drop (fixture->lanes[RD_LANE_BREAK_FIX], &value));
+  g_value_unset (&value);
+  iterate (50);
+
+  g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_BREAK_FIX);
+  g_assert_cmpstr (lane_count (fixture, RD_LANE_INVENTORY), ==, "4");
+  g_assert_cmpstr (lane_count (fixture, RD_LANE_BREAK_FIX), ==, "1");
+  g_assert_true (has_label_containing (GTK_WIDGET (fixture->window),
+                                       "HR-LT-001 moved to Break and Fix"));
+
+  /* And on to Reuse, from lane to lane. */
+  g_value_init (&value, RD_TYPE_DEVICE);
+  g_value_set_object (&value, device (fixture, 0));
+  g_assert_true (drop (fixture->lanes[RD_LANE_REUSE], &value));
+  g_value_unset (&value);
+  g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_REUSE);
+  g_assert_cmpint (rd_plan_get_method (rd_board_get_plan (fixture->board, device (fixture, 0))), ==,
+                   RD_METHOD_REIMAGE_OEM);
+}
+
+static void
+test_drop_several (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GListStore) store = g_list_store_new (RD_TYPE_DEVICE);
+  GValue value = G_VALUE_INIT;
+
+  g_list_store_append (store, device (fixture, 1));
+  g_list_store_append (store, device (fixture, 2));
+  g_value_init (&value, G_TYPE_LIST_MODEL);
+  g_value_set_object (&value, store);
+  g_assert_true (drop (fixture->lanes[RD_LANE_REUSE], &value));
+  g_value_unset (&value);
+  iterate (50);
+
+  g_assert_cmpint (lane_of (fixture, 1), ==, RD_LANE_REUSE);
+  g_assert_cmpint (lane_of (fixture, 2), ==, RD_LANE_REUSE);
+  g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_INVENTORY);
+  g_assert_cmpstr (lane_count (fixture, RD_LANE_REUSE), ==, "2");
+  g_assert_true (has_label_containing (GTK_WIDGET (fixture->window), "2 devices moved to Reuse"));
+}
+
+/* A selection of several cards drags as one list of devices. */
+static void
+test_drag_selection (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  GtkSelectionModel *selection = rd_lane_view_get_selection (fixture->lanes[RD_LANE_INVENTORY]);
+  g_autoptr(GPtrArray) selected = NULL;
+
+  gtk_selection_model_select_range (selection, 0, 3, TRUE);
+  selected = rd_lane_view_dup_selected_devices (fixture->lanes[RD_LANE_INVENTORY]);
+  g_assert_cmpuint (selected->len, ==, 3);
+  g_assert_null (rd_lane_view_get_selected_device (fixture->lanes[RD_LANE_INVENTORY]));
+}
+
+/* Keyboard twins */
+
+static void
+test_card_menu_move (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  RdDeviceCard *card = find_card (fixture->lanes[RD_LANE_INVENTORY], device (fixture, 2));
+
+  g_assert_nonnull (card);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card), "card.move-to-lane", "s", "reuse"));
+  iterate (50);
+  g_assert_cmpint (lane_of (fixture, 2), ==, RD_LANE_REUSE);
+  g_assert_cmpstr (lane_count (fixture, RD_LANE_REUSE), ==, "1");
+
+  /* The card now in Reuse shows its plan's state. */
+  card = find_card (fixture->lanes[RD_LANE_REUSE], device (fixture, 2));
+  g_assert_nonnull (card);
+  g_assert_true (rd_device_card_get_plan (card) ==
+                 rd_board_get_plan (fixture->board, device (fixture, 2)));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (template_child (card, RD_TYPE_DEVICE_CARD,
+                                                                     "state_label"))));
+}
+
+static void
+test_shortcut_move (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  RdLaneView *inventory = fixture->lanes[RD_LANE_INVENTORY];
+  RdLaneView *break_fix = fixture->lanes[RD_LANE_BREAK_FIX];
+
+  /* Ctrl+2 activates lane.move-selection("break-fix"): the two selected
+   * devices move, the others stay. */
+  select_device (fixture, RD_LANE_INVENTORY, device (fixture, 0));
+  add_to_selection (fixture, RD_LANE_INVENTORY, device (fixture, 1), FALSE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (inventory), "lane.move-selection", "s",
+                                             "break-fix"));
+  iterate (50);
+  g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_BREAK_FIX);
+  g_assert_cmpint (lane_of (fixture, 1), ==, RD_LANE_BREAK_FIX);
+  g_assert_cmpint (lane_of (fixture, 2), ==, RD_LANE_INVENTORY);
+
+  /* Ctrl+1 in Break and Fix sends the selected one back. */
+  select_device (fixture, RD_LANE_BREAK_FIX, device (fixture, 1));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (break_fix), "lane.move-selection", "s",
+                                             "inventory"));
+  g_assert_cmpint (lane_of (fixture, 1), ==, RD_LANE_INVENTORY);
+  g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_BREAK_FIX);
+}
+
+/* Undo */
+
+static void
+test_undo (Fixture       *fixture,
+           gconstpointer  data)
+{
+  RdDeviceCard *card = find_card (fixture->lanes[RD_LANE_INVENTORY], device (fixture, 3));
+  g_autoptr(GError) error = NULL;
+  GtkWidget *undo;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card), "card.move-to-lane", "s",
+                                             "break-fix"));
+  iterate (100);
+  g_assert_cmpint (lane_of (fixture, 3), ==, RD_LANE_BREAK_FIX);
+
+  undo = find_button (GTK_WIDGET (fixture->window), "_Undo");
+  g_assert_nonnull (undo);
+  g_signal_emit_by_name (undo, "clicked");
+  iterate (50);
+  g_assert_cmpint (lane_of (fixture, 3), ==, RD_LANE_INVENTORY);
+  g_assert_cmpstr (lane_count (fixture, RD_LANE_BREAK_FIX), ==, "0");
+
+  /* Undoing a move out of Reuse puts back the method that was chosen. */
+  g_assert_true (rd_board_move_device (fixture->board, device (fixture, 3), RD_LANE_REUSE, &error));
+  g_assert_true (rd_board_set_method (fixture->board, device (fixture, 3),
+                                      RD_METHOD_REIMAGE_UNIVERSAL, &error));
+  g_assert_no_error (error);
+  iterate (50);
+  card = find_card (fixture->lanes[RD_LANE_REUSE], device (fixture, 3));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card), "card.move-to-lane", "s",
+                                             "inventory"));
+  iterate (100);
+  g_assert_cmpint (lane_of (fixture, 3), ==, RD_LANE_INVENTORY);
+  undo = find_button (GTK_WIDGET (fixture->window), "_Undo");
+  g_assert_nonnull (undo);
+  g_signal_emit_by_name (undo, "clicked");
+  iterate (50);
+  g_assert_cmpint (lane_of (fixture, 3), ==, RD_LANE_REUSE);
+  g_assert_cmpint (rd_plan_get_method (rd_board_get_plan (fixture->board, device (fixture, 3))), ==,
+                   RD_METHOD_REIMAGE_UNIVERSAL);
+}
+
+/* A move the core refuses shows the core's reason. */
+static void
+test_refused_move (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  GValue value = G_VALUE_INIT;
+  RdDeviceCard *card;
+  RdPlan *plan;
+
+  g_assert_true (rd_board_move_device (fixture->board, device (fixture, 0), RD_LANE_BREAK_FIX,
+                                       &error));
+  plan = rd_board_get_plan (fixture->board, device (fixture, 0));
+  g_assert_true (rd_board_transition_plan (fixture->board, plan, RD_PLAN_STATE_SENDING, &error));
+  g_assert_no_error (error);
+  iterate (50);
+
+  /* Its card offers no move at all. */
+  card = find_card (fixture->lanes[RD_LANE_BREAK_FIX], device (fixture, 0));
+  g_assert_nonnull (card);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (template_child (card, RD_TYPE_DEVICE_CARD,
+                                                                      "menu_button"))));
+
+  g_value_init (&value, RD_TYPE_DEVICE);
+  g_value_set_object (&value, device (fixture, 0));
+  drop (fixture->lanes[RD_LANE_INVENTORY], &value);
+  g_value_unset (&value);
+  iterate (100);
+
+  g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_BREAK_FIX);
+  g_assert_true (has_label_containing (GTK_WIDGET (fixture->window),
+                                       "HR-LT-001 cannot leave Break and Fix"));
+}
+
+/* Search and filters */
+
+static gboolean
+inventory_shows_two (gpointer data)
+{
+  Fixture *fixture = data;
+
+  return g_strcmp0 (lane_count (fixture, RD_LANE_INVENTORY), "2 of 5") == 0;
+}
+
+static void
+test_search (Fixture       *fixture,
+             gconstpointer  data)
+{
+  GtkEditable *entry = GTK_EDITABLE (template_child (fixture->window, RD_TYPE_WINDOW,
+                                                     "search_entry"));
+  RdLaneView *inventory = fixture->lanes[RD_LANE_INVENTORY];
+  GListModel *shown = G_LIST_MODEL (rd_lane_view_get_selection (inventory));
+  g_autoptr(RdDevice) first = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) long_ago = g_date_time_add_days (now, -30);
+
+  /* Through the entry, in any case; the entry waits a moment before it
+   * reports a change. */
+  gtk_editable_set_text (entry, "fin PC");
+  g_assert_true (iterate_until (inventory_shows_two, fixture));
+  g_assert_cmpuint (g_list_model_get_n_items (shown), ==, 2);
+
+  /* A word that matches nothing shows the no-results page. */
+  rd_lane_view_set_search (inventory, "fin pc zzz");
+  g_assert_cmpuint (g_list_model_get_n_items (shown), ==, 0);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (template_child (inventory,
+                                                                                RD_TYPE_LANE_VIEW,
+                                                                                "stack"))),
+                   ==, "no-results");
+
+  rd_lane_view_set_search (inventory, "");
+  g_assert_cmpuint (g_list_model_get_n_items (shown), ==, 5);
+  g_assert_cmpstr (lane_count (fixture, RD_LANE_INVENTORY), ==, "5");
+
+  /* Quick filters: only what Intune reported. */
+  g_object_set (device (fixture, 1), "encrypted", RD_TRISTATE_NO, NULL);
+  g_object_set (device (fixture, 3), "encrypted", RD_TRISTATE_UNKNOWN, NULL);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (inventory), "lane.only-unencrypted", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (shown), ==, 1);
+  g_assert_cmpstr (lane_count (fixture, RD_LANE_INVENTORY), ==, "1 of 5");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (inventory), "lane.only-unencrypted", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (shown), ==, 5);
+
+  g_object_set (device (fixture, 4), "last-sync", long_ago, NULL);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (inventory), "lane.only-stale", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (shown), ==, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (inventory), "lane.only-stale", NULL));
+
+  g_object_set (device (fixture, 2), "compliance", RD_COMPLIANCE_NONCOMPLIANT, NULL);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (inventory), "lane.only-noncompliant",
+                                             NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (shown), ==, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (inventory), "lane.only-noncompliant",
+                                             NULL));
+
+  /* Sorted by name, then by last check-in, most recent first. */
+  first = g_list_model_get_item (shown, 0);
+  g_assert_cmpstr (rd_device_get_name (first), ==, "FIN-PC-003");
+  g_clear_object (&first);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (inventory), "lane.sort-by", "s",
+                                             "last-sync"));
+  first = g_list_model_get_item (shown, 4);
+  g_assert_cmpstr (rd_device_get_name (first), ==, "LAB-HY-005");
+}
+
+/* The plan pane and Run */
+
+static GtkWidget *
+method_check (Fixture *fixture,
+              guint    nth)
+{
+  g_autoptr(GPtrArray) checks = g_ptr_array_new ();
+
+  collect (GTK_WIDGET (template_child (fixture->pane, RD_TYPE_PLAN_PANE, "method_list")),
+           GTK_TYPE_CHECK_BUTTON, checks);
+  g_assert_cmpuint (nth, <, checks->len);
+  return checks->pdata[nth];
+}
+
+static void
+test_run_blocked (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  RdDevice *hybrid = device (fixture, 4);
+  GtkWidget *run = GTK_WIDGET (template_child (fixture->pane, RD_TYPE_PLAN_PANE, "run_button"));
+  GtkLabel *reason = GTK_LABEL (template_child (fixture->pane, RD_TYPE_PLAN_PANE, "reason_label"));
+  AdwFlap *flap = ADW_FLAP (template_child (fixture->window, RD_TYPE_WINDOW, "flap"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GListModel) checks = NULL;
+  g_autofree char *expected = NULL;
+
+  g_assert_false (adw_flap_get_reveal_flap (flap));
+  g_assert_true (rd_board_move_device (fixture->board, hybrid, RD_LANE_REUSE, &error));
+  iterate (50);
+  select_device (fixture, RD_LANE_REUSE, hybrid);
+  iterate (50);
+  g_assert_true (rd_plan_pane_get_device (fixture->pane) == hybrid);
+  g_assert_true (adw_flap_get_reveal_flap (flap));
+
+  /* The OEM reimage suits a hybrid-joined device. */
+  g_assert_true (gtk_widget_get_sensitive (run));
+
+  /* Autopilot Reset, the third choice in Reuse, does not. */
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (method_check (fixture, 2)), TRUE);
+  iterate (50);
+  g_assert_cmpint (rd_plan_get_method (rd_board_get_plan (fixture->board, hybrid)), ==,
+                   RD_METHOD_AUTOPILOT_RESET);
+  g_assert_false (gtk_widget_get_sensitive (run));
+
+  checks = rd_board_evaluate (fixture->board, hybrid);
+  g_assert_nonnull (rd_readiness_first_blocker (checks));
+  expected = g_strdup_printf ("Blocked: %s", rd_check_get_title (rd_readiness_first_blocker (checks)));
+  g_assert_cmpstr (gtk_label_get_label (reason), ==, expected);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (template_child (fixture->pane,
+                                                                     RD_TYPE_PLAN_PANE,
+                                                                     "reason_box"))));
+
+  /* The run action itself refuses too, with the reason in a toast. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.run-plan", "s",
+                                             rd_device_get_id (hybrid)));
+  iterate (50);
+  g_assert_null (find_dialog ());
+  g_assert_cmpuint (fixture->confirmed, ==, 0);
+
+  /* Back to the OEM image: Run again. */
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (method_check (fixture, 0)), TRUE);
+  iterate (50);
+  g_assert_true (gtk_widget_get_sensitive (run));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (template_child (fixture->pane,
+                                                                      RD_TYPE_PLAN_PANE,
+                                                                      "reason_box"))));
+
+  /* Closing the pane clears the selection. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->pane), "pane.close", NULL));
+  iterate (50);
+  g_assert_false (adw_flap_get_reveal_flap (flap));
+  g_assert_null (rd_lane_view_get_selected_device (fixture->lanes[RD_LANE_REUSE]));
+}
+
+static void
+test_run_confirm (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  RdDevice *pc = device (fixture, 0);
+  GtkWidget *run = GTK_WIDGET (template_child (fixture->pane, RD_TYPE_PLAN_PANE, "run_button"));
+  g_autoptr(GError) error = NULL;
+  AdwMessageDialog *dialog;
+  RdPlan *plan;
+
+  g_assert_true (rd_board_move_device (fixture->board, pc, RD_LANE_BREAK_FIX, &error));
+  plan = rd_board_get_plan (fixture->board, pc);
+  iterate (50);
+  select_device (fixture, RD_LANE_BREAK_FIX, pc);
+  iterate (50);
+  g_assert_true (gtk_widget_get_sensitive (run));
+
+  /* Run asks first: the device, what it loses, Cancel as the default. */
+  g_signal_emit_by_name (run, "clicked");
+  iterate (100);
+  dialog = find_dialog ();
+  g_assert_nonnull (dialog);
+  g_object_ref (dialog);
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Wipe HR-LT-001?");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "User files"));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "Non-default device settings"));
+  g_assert_cmpstr (adw_message_dialog_get_default_response (dialog), ==, "cancel");
+  g_assert_cmpstr (adw_message_dialog_get_close_response (dialog), ==, "cancel");
+  g_assert_cmpint (adw_message_dialog_get_response_appearance (dialog, "wipe"), ==,
+                   ADW_RESPONSE_DESTRUCTIVE);
+
+  /* A second Run while it is open does not open a second dialog. */
+  g_signal_emit_by_name (run, "clicked");
+  iterate (50);
+  g_assert_true (find_dialog () == dialog);
+
+  click (GTK_WIDGET (dialog), "_Cancel");
+  g_assert_true (iterate_until (no_dialog, NULL));
+  g_assert_cmpuint (fixture->confirmed, ==, 0);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  iterate (50);
+  g_assert_finalize_object (dialog);
+
+  g_signal_emit_by_name (run, "clicked");
+  iterate (100);
+  dialog = find_dialog ();
+  g_assert_nonnull (dialog);
+  g_object_ref (dialog);
+  click (GTK_WIDGET (dialog), "_Wipe");
+  g_assert_true (iterate_until (no_dialog, NULL));
+  g_assert_cmpuint (fixture->confirmed, ==, 1);
+  g_assert_true (fixture->confirmed_plan == plan);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  iterate (50);
+  g_assert_finalize_object (dialog);
+  g_assert_cmpuint (fixture->confirmed, ==, 1);
+}
+
+/* Every widget the board builds goes away with it. */
+static void
+test_card_finalizes (void)
+{
+  g_autoptr(RdDevice) pc = make_device ("d9", "PC-9", RD_JOIN_TYPE_ENTRA_JOINED);
+  GtkWidget *card = g_object_ref_sink (rd_device_card_new ());
+  GtkLabel *name;
+
+  rd_device_card_set_device (RD_DEVICE_CARD (card), pc);
+  name = GTK_LABEL (template_child (card, RD_TYPE_DEVICE_CARD, "name_label"));
+  g_assert_cmpstr (gtk_label_get_label (name), ==, "PC-9");
+  g_object_set (pc, "name", "PC-10", NULL);
+  g_assert_cmpstr (gtk_label_get_label (name), ==, "PC-10");
+
+  g_assert_finalize_object (card);
+}
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  app = rd_application_new ();
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+
+  ADD ("/rd/board-ui/drop/device", test_drop_device);
+  ADD ("/rd/board-ui/drop/several", test_drop_several);
+  ADD ("/rd/board-ui/drag/selection", test_drag_selection);
+  ADD ("/rd/board-ui/keyboard/card-menu", test_card_menu_move);
+  ADD ("/rd/board-ui/keyboard/shortcut", test_shortcut_move);
+  ADD ("/rd/board-ui/undo", test_undo);
+  ADD ("/rd/board-ui/refused", test_refused_move);
+  ADD ("/rd/board-ui/search", test_search);
+  ADD ("/rd/board-ui/run/blocked", test_run_blocked);
+  ADD ("/rd/board-ui/run/confirm", test_run_confirm);
+  g_test_add_func ("/rd/board-ui/card/finalizes", test_card_finalizes);
+
+  status = g_test_run ();
+  g_clear_object (&app);
+
+  return status;
+}
