@@ -306,15 +306,15 @@ rd_device_mapper_device_from_graph (JsonObject *managed_device)
   props_add_date_time (&props, o, "enrolled", "enrolledDateTime");
   props_add_date_time (&props, o, "last-sync", "lastSyncDateTime");
 
-  props_add_enum (&props, "compliance", RD_TYPE_COMPLIANCE,
-                  rd_device_mapper_compliance_from_graph (
-                    rd_device_mapper_get_string (o, "complianceState")));
+  props_add_enum (
+    &props, "compliance", RD_TYPE_COMPLIANCE,
+    rd_device_mapper_compliance_from_graph (rd_device_mapper_get_string (o, "complianceState")));
   props_add_enum (&props, "owner-type", RD_TYPE_OWNER_TYPE,
                   rd_device_mapper_owner_type_from_graph (
                     rd_device_mapper_get_string (o, "managedDeviceOwnerType")));
-  props_add_enum (&props, "join-type", RD_TYPE_JOIN_TYPE,
-                  rd_device_mapper_join_type_from_graph (
-                    rd_device_mapper_get_string (o, "joinType")));
+  props_add_enum (
+    &props, "join-type", RD_TYPE_JOIN_TYPE,
+    rd_device_mapper_join_type_from_graph (rd_device_mapper_get_string (o, "joinType")));
   props_add_enum (&props, "management-state", RD_TYPE_MANAGEMENT_STATE,
                   rd_device_mapper_management_state_from_graph (
                     rd_device_mapper_get_string (o, "managementState")));
@@ -325,8 +325,8 @@ rd_device_mapper_device_from_graph (JsonObject *managed_device)
     props_add_enum (&props, "encrypted", RD_TYPE_TRISTATE,
                     json_node_get_boolean (encrypted) ? RD_TRISTATE_YES : RD_TRISTATE_NO);
 
-  device = RD_DEVICE (g_object_new_with_properties (RD_TYPE_DEVICE, props.n, props.names,
-                                                    props.values));
+  device = RD_DEVICE (
+    g_object_new_with_properties (RD_TYPE_DEVICE, props.n, props.names, props.values));
 
   for (guint i = 0; i < props.n; i++)
     g_value_unset (&props.values[i]);

@@ -1,0 +1,1825 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "rd-tenant-sync"
+
+#include "config.h"
+
+#include "rd-tenant-sync.h"
+
+#include "rd-device-mapper.h"
+#include "rd-graph-enums.h"
+#include "rd-graph-error.h"
+
+#include <errno.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+/* RdTenantSync loads the tenant's inventory: the managed devices, the
+ * BitLocker recovery key list, the Autopilot device identities and the
+ * (beta) encryption report, all four lists at once, and joins them into
+ * RdDevices.
+ *
+ * Threads: the client parses each page on a worker thread and hands it to
+ * us on the caller's main context. The page callback only passes the parsed
+ * page on to a small thread pool, which maps managed devices to RdDevices
+ * and files the other sources into hash tables; when every list is in, one
+ * more worker waits for the pool and joins. The main loop does nothing per
+ * device.
+ *
+ * Decisions (reference/graph-entra.md):
+ * - managedDevices is listed from beta by default, because joinType and
+ *   managementState (how a pending wipe shows) exist only there (§3). With
+ *   "use-beta" off the list comes from v1.0 and those two stay unknown.
+ *   autopilotEnrolled ("enrolled via Autopilot") is not used: it says how
+ *   the device enrolled, not that an Autopilot record still exists.
+ * - The beta endpoints are reached by absolute URLs on the client's host
+ *   ("<endpoint>/beta/..."), derived from a base URL that ends in /v1.0 or
+ *   /beta. Any other base URL leaves the encryption report unknown.
+ * - BitLocker keys are counted per deviceId, every volume type, joined to
+ *   the managed device's azureADDeviceId. Both are GUIDs, which compare
+ *   without case, so the count is kept under the case-folded id: it holds
+ *   the exact matches and the ones differing in case. A device without an
+ *   Entra device id keeps "unknown".
+ * - Autopilot joins by serial number, exact first, then without case. A
+ *   device without a record is "not registered" only when the list loaded,
+ *   and only when the device has a serial number to look for.
+ * - Whether managedDeviceEncryptionState's id is the managed device id is
+ *   UNCONFIRMED (§4). The report is joined by that id (without case), and a
+ *   state whose id matched no device falls back to its deviceName, when the
+ *   name is unique both among the report's unmatched states and among the
+ *   managed devices. A device absent from the report keeps "unknown".
+ * - A failure of an optional source (403 or 401: a missing permission; or
+ *   anything else once the client's retries are spent) leaves its facts
+ *   unknown and adds a note; it never fails the sync. A failure of
+ *   managedDevices fails it.
+ */
+
+#define CACHE_FORMAT "recovery-desk-inventory"
+#define CACHE_VERSION 1
+
+typedef enum
+{
+  SOURCE_DEVICES,
+  SOURCE_KEYS,
+  SOURCE_AUTOPILOT,
+  SOURCE_ENCRYPTION,
+  N_SOURCES
+} Source;
+
+static const char *const device_select_v1[] = {
+  "id",
+  "deviceName",
+  "azureADDeviceId",
+  "serialNumber",
+  "manufacturer",
+  "model",
+  "operatingSystem",
+  "osVersion",
+  "userPrincipalName",
+  "userDisplayName",
+  "complianceState",
+  "managementAgent",
+  "managedDeviceOwnerType",
+  "deviceEnrollmentType",
+  "enrolledDateTime",
+  "lastSyncDateTime",
+  "isEncrypted",
+  NULL,
+};
+
+static const char *const device_select_beta[] = {
+  "id",
+  "deviceName",
+  "azureADDeviceId",
+  "serialNumber",
+  "manufacturer",
+  "model",
+  "operatingSystem",
+  "osVersion",
+  "userPrincipalName",
+  "userDisplayName",
+  "complianceState",
+  "managementAgent",
+  "managedDeviceOwnerType",
+  "deviceEnrollmentType",
+  "enrolledDateTime",
+  "lastSyncDateTime",
+  "isEncrypted",
+  "joinType",
+  "managementState",
+  NULL,
+};
+
+static const char *const key_select[] = { "id", "deviceId", NULL };
+
+static const char *const autopilot_select[] = { "id", "serialNumber", "enrollmentState", NULL };
+
+static const char *const encryption_select[] = {
+  "id",
+  "deviceName",
+  "tpmSpecificationVersion",
+  "encryptionReadinessState",
+  "encryptionState",
+  "advancedBitLockerStates",
+  NULL,
+};
+
+typedef struct
+{
+  const char *path;
+  gboolean beta_only;
+  /* The least-privileged delegated permission that reads it (§8). */
+  const char *permission;
+} SourceInfo;
+
+static const SourceInfo sources[N_SOURCES] = {
+  [SOURCE_DEVICES] = { "/deviceManagement/managedDevices", FALSE,
+                       "DeviceManagementManagedDevices.Read.All" },
+  [SOURCE_KEYS] = { "/informationProtection/bitlocker/recoveryKeys", FALSE,
+                    "BitLockerKey.ReadBasic.All" },
+  [SOURCE_AUTOPILOT] = { "/deviceManagement/windowsAutopilotDeviceIdentities", FALSE,
+                         "DeviceManagementServiceConfig.Read.All" },
+  [SOURCE_ENCRYPTION] = { "/deviceManagement/managedDeviceEncryptionStates", TRUE,
+                          "DeviceManagementConfiguration.Read.All" },
+};
+
+/* The note for an optional source that was refused for want of
+ * @permission. */
+static char *
+dup_forbidden_note (Source      source,
+                    const char *permission)
+{
+  switch (source)
+    {
+    case SOURCE_KEYS:
+      return g_strdup_printf (_ ("BitLocker keys: the signed-in account lacks %s; escrow status "
+                                 "is unknown"),
+                              permission);
+    case SOURCE_AUTOPILOT:
+      return g_strdup_printf (_ ("Autopilot: the signed-in account lacks %s; Autopilot "
+                                 "registration is unknown"),
+                              permission);
+    case SOURCE_ENCRYPTION:
+      return g_strdup_printf (_ ("Encryption report: the signed-in account lacks %s; TPM "
+                                 "version, encryption readiness and WinRE state are unknown"),
+                              permission);
+    case SOURCE_DEVICES:
+    case N_SOURCES:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* The note for an optional source that failed otherwise, for @reason. */
+static char *
+dup_failed_note (Source      source,
+                 const char *reason)
+{
+  switch (source)
+    {
+    case SOURCE_KEYS:
+      return g_strdup_printf (_ ("BitLocker keys could not be loaded (%s); escrow status is "
+                                 "unknown"),
+                              reason);
+    case SOURCE_AUTOPILOT:
+      return g_strdup_printf (_ ("Autopilot devices could not be loaded (%s); Autopilot "
+                                 "registration is unknown"),
+                              reason);
+    case SOURCE_ENCRYPTION:
+      return g_strdup_printf (_ ("The encryption report could not be loaded (%s); TPM version, "
+                                 "encryption readiness and WinRE state are unknown"),
+                              reason);
+    case SOURCE_DEVICES:
+    case N_SOURCES:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+struct _RdTenantSync
+{
+  GObject parent_instance;
+
+  RdGraphClient *client;
+  char *tenant_id;
+  gboolean use_beta;
+
+  RdSyncPhase phase;
+  guint pages_loaded;
+  guint devices_loaded;
+  guint non_windows_count;
+  GPtrArray *notes; /* NULL-terminated */
+  GDateTime *synced_at;
+  gboolean stale;
+  gboolean running;
+};
+
+G_DEFINE_FINAL_TYPE (RdTenantSync, rd_tenant_sync, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_CLIENT,
+  PROP_TENANT_ID,
+  PROP_USE_BETA,
+  PROP_PHASE,
+  PROP_PAGES_LOADED,
+  PROP_DEVICES_LOADED,
+  PROP_NON_WINDOWS_COUNT,
+  PROP_SYNCED_AT,
+  PROP_STALE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* One encryption report entry, reduced to what the device shows. */
+typedef struct
+{
+  char *id;
+  char *name;
+  char *tpm_version;
+  RdEncryptionReadiness readiness;
+  RdWinreState winre;
+  RdTristate encrypted;
+  gboolean used;
+} EncryptionState;
+
+static void
+encryption_state_free (gpointer data)
+{
+  EncryptionState *state = data;
+
+  g_free (state->id);
+  g_free (state->name);
+  g_free (state->tpm_version);
+  g_free (state);
+}
+
+/* One sync. Shared by the main context (the list callbacks) and the
+ * workers; reference-counted because a worker may still hold it when a
+ * cancelled sync returns. */
+typedef struct
+{
+  GMutex lock;
+
+  /* Under the lock, filled by the pool's workers. */
+  GPtrArray *device_pages; /* of GPtrArray of RdDevice, by page number */
+  guint non_windows;
+  GHashTable *key_counts;      /* folded Entra device id → count */
+  GHashTable *autopilot_exact; /* serial → enrollmentState ("" for none) */
+  GHashTable *autopilot_folded;
+  GPtrArray *encryption_states; /* of EncryptionState */
+
+  /* Main context only. */
+  GThreadPool *pool;
+  GCancellable *cancellable; /* ours: cancelled with the caller's, or on failure */
+  GCancellable *outer;
+  gulong cancelled_id;
+  guint pending;
+  guint device_page_count;
+  gboolean loaded[N_SOURCES];
+  GError *errors[N_SOURCES];
+  GPtrArray *notes;
+
+  /* Read-only once started. */
+  char *cache_path;
+  char *tenant_id;
+} Run;
+
+static void
+run_clear (gpointer data)
+{
+  Run *run = data;
+
+  g_mutex_clear (&run->lock);
+  g_clear_pointer (&run->device_pages, g_ptr_array_unref);
+  g_clear_pointer (&run->key_counts, g_hash_table_unref);
+  g_clear_pointer (&run->autopilot_exact, g_hash_table_unref);
+  g_clear_pointer (&run->autopilot_folded, g_hash_table_unref);
+  g_clear_pointer (&run->encryption_states, g_ptr_array_unref);
+  g_clear_object (&run->cancellable);
+  g_clear_object (&run->outer);
+  for (guint i = 0; i < N_SOURCES; i++)
+    g_clear_error (&run->errors[i]);
+  g_clear_pointer (&run->notes, g_ptr_array_unref);
+  g_free (run->cache_path);
+  g_free (run->tenant_id);
+}
+
+static Run *
+run_ref (Run *run)
+{
+  return g_atomic_rc_box_acquire (run);
+}
+
+static void
+run_unref (Run *run)
+{
+  g_atomic_rc_box_release_full (run, run_clear);
+}
+
+static Run *
+run_new (void)
+{
+  Run *run = g_atomic_rc_box_new0 (Run);
+
+  g_mutex_init (&run->lock);
+  run->device_pages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  run->key_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  run->autopilot_exact = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  run->autopilot_folded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  run->encryption_states = g_ptr_array_new_with_free_func (encryption_state_free);
+  run->cancellable = g_cancellable_new ();
+  run->notes = g_ptr_array_new_with_free_func (g_free);
+
+  return run;
+}
+
+/* Properties */
+
+static void
+set_phase (RdTenantSync *self,
+           RdSyncPhase   phase)
+{
+  if (self->phase == phase)
+    return;
+
+  self->phase = phase;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PHASE]);
+}
+
+static void
+set_uint (RdTenantSync *self,
+          guint        *field,
+          guint         value,
+          guint         prop_id)
+{
+  if (*field == value)
+    return;
+
+  *field = value;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
+static void
+set_stale (RdTenantSync *self,
+           gboolean      stale)
+{
+  stale = !!stale;
+  if (self->stale == stale)
+    return;
+
+  self->stale = stale;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STALE]);
+}
+
+static void
+set_synced_at (RdTenantSync *self,
+               GDateTime    *synced_at)
+{
+  if (self->synced_at == synced_at || (self->synced_at != NULL && synced_at != NULL &&
+                                       g_date_time_equal (self->synced_at, synced_at)))
+    return;
+
+  g_clear_pointer (&self->synced_at, g_date_time_unref);
+  self->synced_at = synced_at != NULL ? g_date_time_ref (synced_at) : NULL;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SYNCED_AT]);
+}
+
+static void
+set_notes (RdTenantSync *self,
+           GPtrArray    *notes)
+{
+  g_ptr_array_set_size (self->notes, 0);
+  for (guint i = 0; notes != NULL && i < notes->len; i++)
+    g_ptr_array_add (self->notes, g_strdup (g_ptr_array_index (notes, i)));
+  g_ptr_array_add (self->notes, NULL);
+}
+
+/* Worker: one page */
+
+typedef struct
+{
+  Run *run;
+  Source source;
+  guint page;
+  JsonArray *items;
+  /* Held so that the page's JSON is freed here, not on the main thread. */
+  RdGraphResponse *response;
+} Work;
+
+static void
+work_free (gpointer data)
+{
+  Work *work = data;
+
+  run_unref (work->run);
+  json_array_unref (work->items);
+  rd_graph_response_unref (work->response);
+  g_free (work);
+}
+
+static JsonObject *
+item_object (JsonArray *items,
+             guint      i)
+{
+  JsonNode *node = json_array_get_element (items, i);
+
+  return JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+static void
+work_devices (Run       *run,
+              JsonArray *items,
+              guint      page)
+{
+  guint n = json_array_get_length (items);
+  g_autoptr (GPtrArray) devices = g_ptr_array_new_full (n, g_object_unref);
+  guint non_windows = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *object = item_object (items, i);
+      RdDevice *device;
+
+      if (object == NULL || (device = rd_device_mapper_device_from_graph (object)) == NULL)
+        {
+          g_debug ("Skipping a managed device without an id on page %u", page);
+          continue;
+        }
+
+      /* Only Windows devices go to the lanes; the others are counted. */
+      if (!rd_device_is_windows (device))
+        {
+          non_windows++;
+          g_object_unref (device);
+          continue;
+        }
+
+      g_ptr_array_add (devices, device);
+    }
+
+  g_mutex_lock (&run->lock);
+  if (run->device_pages->len <= page)
+    g_ptr_array_set_size (run->device_pages, page + 1);
+  g_ptr_array_index (run->device_pages, page) = g_steal_pointer (&devices);
+  run->non_windows += non_windows;
+  g_mutex_unlock (&run->lock);
+}
+
+static void
+work_keys (Run       *run,
+           JsonArray *items)
+{
+  guint n = json_array_get_length (items);
+
+  g_mutex_lock (&run->lock);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *object = item_object (items, i);
+      const char *device_id = object != NULL ? rd_device_mapper_get_string (object, "deviceId")
+                                             : NULL;
+      char *folded;
+      gpointer count;
+
+      if (device_id == NULL)
+        continue;
+
+      folded = g_ascii_strdown (device_id, -1);
+      count = g_hash_table_lookup (run->key_counts, folded);
+      g_hash_table_replace (run->key_counts, folded,
+                            GUINT_TO_POINTER (GPOINTER_TO_UINT (count) + 1));
+    }
+  g_mutex_unlock (&run->lock);
+}
+
+static void
+work_autopilot (Run       *run,
+                JsonArray *items)
+{
+  guint n = json_array_get_length (items);
+
+  g_mutex_lock (&run->lock);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *object = item_object (items, i);
+      const char *serial = object != NULL ? rd_device_mapper_get_string (object, "serialNumber")
+                                          : NULL;
+      const char *state;
+      char *folded;
+
+      if (serial == NULL)
+        continue;
+
+      state = rd_device_mapper_get_string (object, "enrollmentState");
+      if (state == NULL)
+        state = "";
+
+      g_hash_table_replace (run->autopilot_exact, g_strdup (serial), g_strdup (state));
+      folded = g_utf8_casefold (serial, -1);
+      if (!g_hash_table_contains (run->autopilot_folded, folded))
+        g_hash_table_insert (run->autopilot_folded, folded, g_strdup (state));
+      else
+        g_free (folded);
+    }
+  g_mutex_unlock (&run->lock);
+}
+
+static void
+work_encryption (Run       *run,
+                 JsonArray *items)
+{
+  guint n = json_array_get_length (items);
+  g_autoptr (GPtrArray) states = g_ptr_array_new ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *object = item_object (items, i);
+      EncryptionState *state;
+      const char *encrypted;
+
+      if (object == NULL || rd_device_mapper_get_string (object, "id") == NULL)
+        continue;
+
+      state = g_new0 (EncryptionState, 1);
+      state->id = g_ascii_strdown (rd_device_mapper_get_string (object, "id"), -1);
+      state->name = g_strdup (rd_device_mapper_get_string (object, "deviceName"));
+      state->tpm_version = g_strdup (
+        rd_device_mapper_get_string (object, "tpmSpecificationVersion"));
+      state->readiness = rd_device_mapper_readiness_from_graph (
+        rd_device_mapper_get_string (object, "encryptionReadinessState"));
+      state->winre = rd_device_mapper_winre_state_from_graph (
+        json_object_get_member (object, "advancedBitLockerStates"));
+      encrypted = rd_device_mapper_get_string (object, "encryptionState");
+      if (g_strcmp0 (encrypted, "encrypted") == 0)
+        state->encrypted = RD_TRISTATE_YES;
+      else if (g_strcmp0 (encrypted, "notEncrypted") == 0)
+        state->encrypted = RD_TRISTATE_NO;
+      g_ptr_array_add (states, state);
+    }
+
+  g_mutex_lock (&run->lock);
+  g_ptr_array_extend_and_steal (run->encryption_states, g_steal_pointer (&states));
+  g_mutex_unlock (&run->lock);
+}
+
+static void
+work_func (gpointer data,
+           gpointer user_data)
+{
+  Work *work = data;
+
+  switch (work->source)
+    {
+    case SOURCE_DEVICES:
+      work_devices (work->run, work->items, work->page);
+      break;
+    case SOURCE_KEYS:
+      work_keys (work->run, work->items);
+      break;
+    case SOURCE_AUTOPILOT:
+      work_autopilot (work->run, work->items);
+      break;
+    case SOURCE_ENCRYPTION:
+      work_encryption (work->run, work->items);
+      break;
+    case N_SOURCES:
+    default:
+      g_assert_not_reached ();
+    }
+
+  work_free (work);
+}
+
+/* Worker: the join */
+
+typedef struct
+{
+  GPtrArray *devices; /* Windows devices */
+  guint non_windows;
+  GDateTime *synced_at;
+} Inventory;
+
+static void
+inventory_free (Inventory *inventory)
+{
+  g_clear_pointer (&inventory->devices, g_ptr_array_unref);
+  g_clear_pointer (&inventory->synced_at, g_date_time_unref);
+  g_free (inventory);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Inventory, inventory_free)
+
+static gboolean
+is_nil_guid (const char *id)
+{
+  return id == NULL || strspn (id, "0-") == strlen (id);
+}
+
+static void
+join_keys (Run      *run,
+           RdDevice *device)
+{
+  const char *entra_id = rd_device_get_entra_device_id (device);
+  g_autofree char *folded = NULL;
+
+  /* Intune writes the nil GUID for a device that is not in Entra ID. */
+  if (is_nil_guid (entra_id))
+    return;
+
+  folded = g_ascii_strdown (entra_id, -1);
+  g_object_set (device, "escrowed-keys",
+                GPOINTER_TO_INT (g_hash_table_lookup (run->key_counts, folded)), NULL);
+}
+
+static void
+join_autopilot (Run      *run,
+                RdDevice *device)
+{
+  const char *serial = rd_device_get_serial (device);
+  const char *state;
+
+  if (serial == NULL)
+    return;
+
+  state = g_hash_table_lookup (run->autopilot_exact, serial);
+  if (state == NULL)
+    {
+      g_autofree char *folded = g_utf8_casefold (serial, -1);
+
+      state = g_hash_table_lookup (run->autopilot_folded, folded);
+    }
+
+  if (state == NULL)
+    g_object_set (device, "autopilot", RD_TRISTATE_NO, NULL);
+  else
+    g_object_set (device, "autopilot", RD_TRISTATE_YES, "autopilot-state",
+                  *state != '\0' ? state : NULL, NULL);
+}
+
+static void
+apply_encryption_state (RdDevice        *device,
+                        EncryptionState *state)
+{
+  state->used = TRUE;
+  g_object_set (device, "tpm-version", state->tpm_version, "encryption-readiness", state->readiness,
+                "winre-state", state->winre, NULL);
+  if (rd_device_get_encrypted (device) == RD_TRISTATE_UNKNOWN)
+    g_object_set (device, "encrypted", state->encrypted, NULL);
+}
+
+static void
+join_encryption (Run       *run,
+                 GPtrArray *devices)
+{
+  g_autoptr (GHashTable) by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) device_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                               NULL);
+  g_autoptr (GPtrArray) unmatched = g_ptr_array_new ();
+  static EncryptionState ambiguous;
+
+  for (guint i = 0; i < run->encryption_states->len; i++)
+    {
+      EncryptionState *state = g_ptr_array_index (run->encryption_states, i);
+
+      g_hash_table_replace (by_id, state->id, state);
+    }
+
+  for (guint i = 0; i < devices->len; i++)
+    {
+      RdDevice *device = g_ptr_array_index (devices, i);
+      g_autofree char *id = g_ascii_strdown (rd_device_get_id (device), -1);
+      EncryptionState *state = g_hash_table_lookup (by_id, id);
+      const char *name = rd_device_get_name (device);
+
+      if (state != NULL)
+        apply_encryption_state (device, state);
+      else
+        g_ptr_array_add (unmatched, device);
+
+      if (name != NULL)
+        {
+          char *folded = g_utf8_casefold (name, -1);
+          gpointer count = g_hash_table_lookup (device_names, folded);
+
+          g_hash_table_replace (device_names, folded,
+                                GUINT_TO_POINTER (GPOINTER_TO_UINT (count) + 1));
+        }
+    }
+
+  if (unmatched->len == 0)
+    return;
+
+  /* The fallback by name, for states whose id matched no device. */
+  for (guint i = 0; i < run->encryption_states->len; i++)
+    {
+      EncryptionState *state = g_ptr_array_index (run->encryption_states, i);
+      char *folded;
+
+      if (state->used || state->name == NULL)
+        continue;
+
+      folded = g_utf8_casefold (state->name, -1);
+      if (g_hash_table_contains (by_name, folded))
+        g_hash_table_replace (by_name, folded, &ambiguous);
+      else
+        g_hash_table_insert (by_name, folded, state);
+    }
+
+  for (guint i = 0; i < unmatched->len; i++)
+    {
+      RdDevice *device = g_ptr_array_index (unmatched, i);
+      const char *name = rd_device_get_name (device);
+      g_autofree char *folded = NULL;
+      EncryptionState *state;
+
+      if (name == NULL)
+        continue;
+
+      folded = g_utf8_casefold (name, -1);
+      state = g_hash_table_lookup (by_name, folded);
+      if (state == NULL || state == &ambiguous ||
+          GPOINTER_TO_UINT (g_hash_table_lookup (device_names, folded)) != 1)
+        continue;
+
+      g_debug ("Encryption state %s joined by its name to device %s", state->id,
+               rd_device_get_id (device));
+      apply_encryption_state (device, state);
+    }
+}
+
+/* The cache is one JSON document, written a device at a time: a tree of
+ * the whole inventory would cost far more memory than the text. */
+static void
+save_cache (Run       *run,
+            Inventory *inventory)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) header = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) text = NULL;
+  g_autofree char *directory = NULL;
+  g_autofree char *saved_at = NULL;
+  g_autofree char *header_text = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "format");
+  json_builder_add_string_value (builder, CACHE_FORMAT);
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_int_value (builder, CACHE_VERSION);
+  json_builder_set_member_name (builder, "tenantId");
+  json_builder_add_string_value (builder, run->tenant_id);
+  json_builder_set_member_name (builder, "savedAt");
+  saved_at = g_date_time_format_iso8601 (inventory->synced_at);
+  json_builder_add_string_value (builder, saved_at);
+  json_builder_set_member_name (builder, "nonWindowsCount");
+  json_builder_add_int_value (builder, inventory->non_windows);
+  json_builder_set_member_name (builder, "notes");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < run->notes->len; i++)
+    json_builder_add_string_value (builder, g_ptr_array_index (run->notes, i));
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  header = json_builder_get_root (builder);
+  header_text = json_to_string (header, FALSE);
+
+  /* {"format": ..., "notes": [...], "devices": [...]} */
+  text = g_string_sized_new (strlen (header_text) + inventory->devices->len * 768);
+  g_string_append_len (text, header_text, strlen (header_text) - 1);
+  g_string_append (text, ",\"devices\":[\n");
+  for (guint i = 0; i < inventory->devices->len; i++)
+    {
+      g_autoptr (JsonNode) node = rd_device_to_json (g_ptr_array_index (inventory->devices, i));
+      g_autofree char *device = json_to_string (node, FALSE);
+
+      if (i > 0)
+        g_string_append (text, ",\n");
+      g_string_append (text, device);
+    }
+  g_string_append (text, "\n]}\n");
+
+  directory = g_path_get_dirname (run->cache_path);
+  if (g_mkdir_with_parents (directory, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_debug ("Could not create the cache folder %s: %s", directory, g_strerror (saved_errno));
+      return;
+    }
+
+  /* CONSISTENT writes a temporary file, syncs it and renames it over the
+   * old cache, so a crash leaves the old or the new one, never half. */
+  if (!g_file_set_contents_full (run->cache_path, text->str, text->len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    g_debug ("Could not write the inventory cache: %s", error->message);
+}
+
+static void
+join_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  Run *run = task_data;
+  g_autoptr (Inventory) inventory = g_new0 (Inventory, 1);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  GThreadPool *pool;
+  guint total = 0;
+
+  /* Let the pool finish every page it was given. */
+  pool = g_steal_pointer (&run->pool);
+  g_thread_pool_free (pool, FALSE, TRUE);
+
+  for (guint i = 0; i < run->device_pages->len; i++)
+    {
+      GPtrArray *page = g_ptr_array_index (run->device_pages, i);
+
+      total += page != NULL ? page->len : 0;
+    }
+
+  inventory->devices = g_ptr_array_new_full (total, g_object_unref);
+  inventory->non_windows = run->non_windows;
+
+  /* A device listed twice (paging over a changing collection) counts once:
+   * the later copy wins. */
+  for (guint i = run->device_pages->len; i > 0; i--)
+    {
+      GPtrArray *page = g_ptr_array_index (run->device_pages, i - 1);
+
+      for (guint j = page != NULL ? page->len : 0; j > 0; j--)
+        {
+          RdDevice *device = g_ptr_array_index (page, j - 1);
+
+          if (!g_hash_table_add (seen, (gpointer) rd_device_get_id (device)))
+            continue;
+          g_ptr_array_add (inventory->devices, g_object_ref (device));
+        }
+    }
+  /* Back to the order Graph listed them in. */
+  for (guint i = 0, j = inventory->devices->len; j > 0 && i < j - 1; i++, j--)
+    {
+      gpointer tmp = inventory->devices->pdata[i];
+
+      inventory->devices->pdata[i] = inventory->devices->pdata[j - 1];
+      inventory->devices->pdata[j - 1] = tmp;
+    }
+  g_clear_pointer (&run->device_pages, g_ptr_array_unref);
+
+  for (guint i = 0; i < inventory->devices->len; i++)
+    {
+      RdDevice *device = g_ptr_array_index (inventory->devices, i);
+
+      if (run->loaded[SOURCE_KEYS])
+        join_keys (run, device);
+      if (run->loaded[SOURCE_AUTOPILOT])
+        join_autopilot (run, device);
+    }
+  if (run->loaded[SOURCE_ENCRYPTION])
+    join_encryption (run, inventory->devices);
+
+  inventory->synced_at = g_date_time_new_now_utc ();
+  save_cache (run, inventory);
+
+  g_task_return_pointer (task, g_steal_pointer (&inventory), (GDestroyNotify) inventory_free);
+}
+
+/* The lists */
+
+static void
+complete_run (GTask *task)
+{
+  RdTenantSync *self = g_task_get_source_object (task);
+  Run *run = g_task_get_task_data (task);
+
+  g_cancellable_disconnect (run->outer, run->cancelled_id);
+  run->cancelled_id = 0;
+  self->running = FALSE;
+}
+
+static void
+on_join_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  RdTenantSync *self = g_task_get_source_object (task);
+  Run *run = g_task_get_task_data (task);
+  g_autoptr (Inventory) inventory = NULL;
+  g_autoptr (GError) error = NULL;
+
+  inventory = g_task_propagate_pointer (G_TASK (result), &error);
+  complete_run (task);
+
+  if (inventory == NULL || g_task_return_error_if_cancelled (task))
+    {
+      set_phase (self, RD_SYNC_PHASE_FAILED);
+      if (error != NULL)
+        g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_object_freeze_notify (G_OBJECT (self));
+  set_notes (self, run->notes);
+  set_uint (self, &self->non_windows_count, inventory->non_windows, PROP_NON_WINDOWS_COUNT);
+  set_synced_at (self, inventory->synced_at);
+  set_stale (self, FALSE);
+  set_phase (self, RD_SYNC_PHASE_DONE);
+  g_object_thaw_notify (G_OBJECT (self));
+
+  g_task_return_pointer (task, g_steal_pointer (&inventory->devices),
+                         (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+add_source_note (Run    *run,
+                 Source  source,
+                 GError *error)
+{
+  const SourceInfo *info = &sources[source];
+
+  if (g_error_matches (error, RD_GRAPH_ERROR, RD_GRAPH_ERROR_FORBIDDEN) ||
+      g_error_matches (error, RD_GRAPH_ERROR, RD_GRAPH_ERROR_UNAUTHORIZED))
+    {
+      g_debug ("%s: %s (Graph names the permission: %s)", info->path, error->message,
+               rd_graph_error_get_missing_permission (error));
+      g_ptr_array_add (run->notes, dup_forbidden_note (source, info->permission));
+    }
+  else
+    g_ptr_array_add (run->notes, dup_failed_note (source, error->message));
+}
+
+static void
+lists_done (GTask *task)
+{
+  RdTenantSync *self = g_task_get_source_object (task);
+  Run *run = g_task_get_task_data (task);
+  g_autoptr (GTask) join = NULL;
+
+  if (run->errors[SOURCE_DEVICES] != NULL || g_cancellable_is_cancelled (run->outer))
+    {
+      /* Drop the pages not yet mapped; a page being mapped holds its own
+       * reference on the run. */
+      g_thread_pool_free (g_steal_pointer (&run->pool), TRUE, FALSE);
+      complete_run (task);
+      set_phase (self, RD_SYNC_PHASE_FAILED);
+      if (!g_task_return_error_if_cancelled (task))
+        g_task_return_error (task, g_steal_pointer (&run->errors[SOURCE_DEVICES]));
+      g_object_unref (task);
+      return;
+    }
+
+  for (guint i = SOURCE_KEYS; i < N_SOURCES; i++)
+    if (run->errors[i] != NULL)
+      add_source_note (run, i, run->errors[i]);
+
+  set_phase (self, RD_SYNC_PHASE_JOINING);
+
+  /* No source object: the worker thread may drop the last reference to
+   * the join task after its answer was handed on, and must not hold self. */
+  join = g_task_new (NULL, NULL, on_join_done_cb, task);
+  g_task_set_source_tag (join, join_thread);
+  g_task_set_task_data (join, run_ref (run), (GDestroyNotify) run_unref);
+  g_task_run_in_thread (join, join_thread);
+}
+
+typedef struct
+{
+  GTask *task;
+  Source source;
+} ListContext;
+
+static void
+list_context_free (gpointer data)
+{
+  ListContext *context = data;
+
+  g_object_unref (context->task);
+  g_free (context);
+}
+
+static ListContext *
+list_context_new (GTask  *task,
+                  Source  source)
+{
+  ListContext *context = g_new0 (ListContext, 1);
+
+  context->task = g_object_ref (task);
+  context->source = source;
+
+  return context;
+}
+
+static void
+on_page_cb (JsonArray       *items,
+            RdGraphResponse *response,
+            gpointer         user_data)
+{
+  ListContext *context = user_data;
+  RdTenantSync *self = g_task_get_source_object (context->task);
+  Run *run = g_task_get_task_data (context->task);
+  Work *work;
+
+  if (run->pool == NULL || g_cancellable_is_cancelled (run->cancellable))
+    return;
+
+  work = g_new0 (Work, 1);
+  work->run = run_ref (run);
+  work->source = context->source;
+  work->items = json_array_ref (items);
+  work->response = rd_graph_response_ref (response);
+  if (context->source == SOURCE_DEVICES)
+    work->page = run->device_page_count++;
+  g_thread_pool_push (run->pool, work, NULL);
+
+  g_object_freeze_notify (G_OBJECT (self));
+  set_uint (self, &self->pages_loaded, self->pages_loaded + 1, PROP_PAGES_LOADED);
+  if (context->source == SOURCE_DEVICES)
+    set_uint (self, &self->devices_loaded, self->devices_loaded + json_array_get_length (items),
+              PROP_DEVICES_LOADED);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static void
+on_list_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  ListContext *context = user_data;
+  GTask *task = context->task;
+  Run *run = g_task_get_task_data (task);
+  g_autoptr (JsonArray) items = NULL;
+  g_autoptr (GError) error = NULL;
+  Source source = context->source;
+
+  items = rd_graph_client_list_finish (RD_GRAPH_CLIENT (object), result, NULL, &error);
+  if (items != NULL)
+    run->loaded[source] = TRUE;
+  else
+    {
+      g_debug ("Listing %s failed: %s", sources[source].path, error->message);
+      /* Without the devices there is no inventory: stop the others. */
+      if (source == SOURCE_DEVICES)
+        g_cancellable_cancel (run->cancellable);
+      run->errors[source] = g_steal_pointer (&error);
+    }
+
+  g_object_ref (task);
+  list_context_free (context);
+
+  g_assert (run->pending > 0);
+  if (--run->pending == 0)
+    lists_done (task);
+  else
+    g_object_unref (task);
+}
+
+/* "https://graph.microsoft.com/v1.0" → "https://graph.microsoft.com". */
+static char *
+dup_endpoint_root (const char *base_url)
+{
+  g_autofree char *base = g_strdup (base_url);
+  gsize length = strlen (base);
+  char *slash;
+
+  while (length > 0 && base[length - 1] == '/')
+    base[--length] = '\0';
+
+  slash = strrchr (base, '/');
+  if (slash == NULL || (strcmp (slash, "/v1.0") != 0 && strcmp (slash, "/beta") != 0))
+    return NULL;
+
+  *slash = '\0';
+  return g_steal_pointer (&base);
+}
+
+static void
+on_outer_cancelled_cb (GCancellable *outer,
+                       gpointer      user_data)
+{
+  GCancellable *cancellable = user_data;
+
+  g_cancellable_cancel (cancellable);
+}
+
+static char *
+dup_cache_path (const char *tenant_id)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *file = NULL;
+
+  name = g_strdup (tenant_id != NULL && *tenant_id != '\0' ? tenant_id : "default");
+  /* The tenant id names a file: keep it to a safe alphabet. */
+  g_strcanon (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.", '_');
+  if (name[0] == '.')
+    name[0] = '_';
+  file = g_strdup_printf ("inventory-%s.json", name);
+
+  return g_build_filename (g_get_user_cache_dir (), "recovery-desk", file, NULL);
+}
+
+/**
+ * rd_tenant_sync_run_async:
+ *
+ * Loads the inventory from Graph. Progress shows in "phase",
+ * "pages-loaded" and "devices-loaded". On success the inventory is
+ * written to the cache, "synced-at" is now, "stale" is %FALSE, and
+ * "non-windows-count" and the notes describe this sync.
+ */
+void
+rd_tenant_sync_run_async (RdTenantSync        *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  g_autofree char *root = NULL;
+  Run *run;
+  gboolean devices_beta;
+
+  g_return_if_fail (RD_IS_TENANT_SYNC (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rd_tenant_sync_run_async);
+
+  if (self->running)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
+                               _ ("The inventory is already being loaded."));
+      return;
+    }
+
+  run = run_new ();
+  run->outer = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
+  run->cancelled_id = g_cancellable_connect (run->outer, G_CALLBACK (on_outer_cancelled_cb),
+                                             g_object_ref (run->cancellable), g_object_unref);
+  run->tenant_id = g_strdup (self->tenant_id);
+  run->cache_path = dup_cache_path (self->tenant_id);
+  run->pool = g_thread_pool_new_full (work_func, NULL, work_free,
+                                      CLAMP ((int) g_get_num_processors () - 1, 1, 4), FALSE, NULL);
+  g_task_set_task_data (task, run, (GDestroyNotify) run_unref);
+
+  self->running = TRUE;
+  g_object_freeze_notify (G_OBJECT (self));
+  set_uint (self, &self->pages_loaded, 0, PROP_PAGES_LOADED);
+  set_uint (self, &self->devices_loaded, 0, PROP_DEVICES_LOADED);
+  set_phase (self, RD_SYNC_PHASE_LOADING);
+  g_object_thaw_notify (G_OBJECT (self));
+
+  root = dup_endpoint_root (rd_graph_client_get_base_url (self->client));
+  devices_beta = self->use_beta && root != NULL;
+
+  for (Source source = 0; source < N_SOURCES; source++)
+    {
+      const SourceInfo *info = &sources[source];
+      gboolean beta = info->beta_only || (source == SOURCE_DEVICES && devices_beta);
+      const char *const *select;
+      g_autofree char *url = NULL;
+
+      if (beta && root == NULL)
+        {
+          g_ptr_array_add (run->notes,
+                           dup_failed_note (source, _ ("the Graph endpoint has no beta version")));
+          continue;
+        }
+
+      if (root != NULL)
+        url = g_strconcat (root, beta ? "/beta" : "/v1.0", info->path, NULL);
+      else
+        url = g_strdup (info->path);
+
+      switch (source)
+        {
+        case SOURCE_DEVICES:
+          select = devices_beta ? device_select_beta : device_select_v1;
+          break;
+        case SOURCE_KEYS:
+          select = key_select;
+          break;
+        case SOURCE_AUTOPILOT:
+          select = autopilot_select;
+          break;
+        case SOURCE_ENCRYPTION:
+          select = encryption_select;
+          break;
+        case N_SOURCES:
+        default:
+          g_assert_not_reached ();
+        }
+
+      /* No $top: the key list does not support it (§4), and Graph's own
+       * page size (1000 for managed devices) is the largest known to work. */
+      run->pending++;
+      rd_graph_client_list_async (
+        self->client, url, select, NULL, 0, on_page_cb, list_context_new (task, source),
+        list_context_free, run->cancellable, on_list_done_cb, list_context_new (task, source));
+    }
+}
+
+/**
+ * rd_tenant_sync_run_finish:
+ *
+ * Returns: (transfer container) (element-type RdDevice): the tenant's
+ *   Windows devices, or %NULL with @error set: the error of the managed
+ *   device list, or %G_IO_ERROR_CANCELLED
+ */
+GPtrArray *
+rd_tenant_sync_run_finish (RdTenantSync  *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rd_tenant_sync_run_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Cache */
+
+typedef struct
+{
+  GPtrArray *devices;
+  GDateTime *saved_at;
+  guint non_windows;
+  GPtrArray *notes;
+} CacheContents;
+
+static void
+cache_contents_free (CacheContents *contents)
+{
+  g_clear_pointer (&contents->devices, g_ptr_array_unref);
+  g_clear_pointer (&contents->saved_at, g_date_time_unref);
+  g_clear_pointer (&contents->notes, g_ptr_array_unref);
+  g_free (contents);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CacheContents, cache_contents_free)
+
+static CacheContents *
+parse_cache (const char  *text,
+             gsize        length,
+             GError     **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (CacheContents) contents = g_new0 (CacheContents, 1);
+  JsonObject *root;
+  JsonArray *devices;
+  JsonArray *notes = NULL;
+  const char *saved_at;
+  gint64 non_windows;
+
+  if (!json_parser_load_from_data (parser, text, length, error))
+    return NULL;
+
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    goto invalid;
+  root = json_node_get_object (json_parser_get_root (parser));
+
+  if (g_strcmp0 (json_object_get_string_member_with_default (root, "format", NULL), CACHE_FORMAT) !=
+      0)
+    goto invalid;
+  if (json_object_get_int_member_with_default (root, "version", 0) != CACHE_VERSION)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "Inventory cache version %" G_GINT64_FORMAT " is not %d",
+                   json_object_get_int_member_with_default (root, "version", 0), CACHE_VERSION);
+      return NULL;
+    }
+
+  saved_at = json_object_get_string_member_with_default (root, "savedAt", NULL);
+  contents->saved_at = saved_at != NULL ? g_date_time_new_from_iso8601 (saved_at, NULL) : NULL;
+  if (contents->saved_at == NULL)
+    goto invalid;
+
+  non_windows = json_object_get_int_member_with_default (root, "nonWindowsCount", 0);
+  if (non_windows < 0 || non_windows > G_MAXUINT)
+    goto invalid;
+  contents->non_windows = (guint) non_windows;
+
+  contents->notes = g_ptr_array_new_with_free_func (g_free);
+  if (json_object_has_member (root, "notes"))
+    {
+      if (!JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, "notes")))
+        goto invalid;
+      notes = json_object_get_array_member (root, "notes");
+    }
+  for (guint i = 0; notes != NULL && i < json_array_get_length (notes); i++)
+    {
+      JsonNode *node = json_array_get_element (notes, i);
+
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+        goto invalid;
+      g_ptr_array_add (contents->notes, g_strdup (json_node_get_string (node)));
+    }
+
+  if (!json_object_has_member (root, "devices") ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, "devices")))
+    goto invalid;
+  devices = json_object_get_array_member (root, "devices");
+
+  contents->devices = g_ptr_array_new_full (json_array_get_length (devices), g_object_unref);
+  for (guint i = 0; i < json_array_get_length (devices); i++)
+    {
+      JsonNode *node = json_array_get_element (devices, i);
+      RdDevice *device;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        goto invalid;
+      device = rd_device_new_from_json (json_node_get_object (node), error);
+      if (device == NULL)
+        return NULL;
+      g_ptr_array_add (contents->devices, device);
+    }
+
+  return g_steal_pointer (&contents);
+
+invalid:
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "The inventory cache is not in the expected form");
+  return NULL;
+}
+
+/* Reads the cache. A missing cache is %NULL without a word; an unreadable
+ * or corrupt one is %NULL with a debug message, and a corrupt one is moved
+ * aside so that it is looked at once, not at every start. */
+static CacheContents *
+read_cache (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+  gsize length;
+  CacheContents *contents;
+
+  if (!g_file_get_contents (path, &text, &length, &error))
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_debug ("Could not read the inventory cache %s: %s", path, error->message);
+      return NULL;
+    }
+
+  contents = parse_cache (text, length, &error);
+  if (contents == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+        g_debug ("Ignoring the inventory cache %s: %s", path, error->message);
+      else
+        {
+          g_autofree char *aside = g_strconcat (path, ".corrupt", NULL);
+
+          g_debug ("Ignoring the corrupt inventory cache %s (moved to %s): %s", path, aside,
+                   error->message);
+          if (g_rename (path, aside) != 0)
+            {
+              int saved_errno = errno;
+
+              g_debug ("Could not move %s aside: %s", path, g_strerror (saved_errno));
+            }
+        }
+      return NULL;
+    }
+
+  return contents;
+}
+
+static GPtrArray *
+apply_cache (RdTenantSync   *self,
+             CacheContents  *contents,
+             GDateTime     **saved_at)
+{
+  /* A sync that finished meanwhile is fresher than the cache. */
+  if (self->synced_at == NULL || self->stale)
+    {
+      g_object_freeze_notify (G_OBJECT (self));
+      set_synced_at (self, contents->saved_at);
+      set_stale (self, TRUE);
+      set_uint (self, &self->non_windows_count, contents->non_windows, PROP_NON_WINDOWS_COUNT);
+      set_notes (self, contents->notes);
+      g_object_thaw_notify (G_OBJECT (self));
+    }
+
+  if (saved_at != NULL)
+    *saved_at = g_date_time_ref (contents->saved_at);
+
+  return g_steal_pointer (&contents->devices);
+}
+
+/**
+ * rd_tenant_sync_dup_cache_path:
+ *
+ * Returns: (transfer full): `$XDG_CACHE_HOME/recovery-desk/inventory-<tenant>.json`
+ */
+char *
+rd_tenant_sync_dup_cache_path (RdTenantSync *self)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), NULL);
+
+  return dup_cache_path (self->tenant_id);
+}
+
+/**
+ * rd_tenant_sync_load_cache:
+ * @saved_at: (out) (optional) (transfer full): when the cached inventory
+ *   was loaded from Graph
+ *
+ * Reads the tenant's last inventory, so that the app can show it at once.
+ * It is marked stale: "stale" is %TRUE and "synced-at" is when it was
+ * loaded, until a sync succeeds. A corrupt cache is ignored.
+ *
+ * Returns: (transfer container) (element-type RdDevice) (nullable): the
+ *   cached Windows devices, or %NULL when there is no usable cache
+ */
+GPtrArray *
+rd_tenant_sync_load_cache (RdTenantSync  *self,
+                           GDateTime    **saved_at)
+{
+  g_autofree char *path = NULL;
+  g_autoptr (CacheContents) contents = NULL;
+
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), NULL);
+
+  path = dup_cache_path (self->tenant_id);
+  contents = read_cache (path);
+  if (contents == NULL)
+    return NULL;
+
+  return apply_cache (self, contents, saved_at);
+}
+
+static void
+load_cache_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  CacheContents *contents = read_cache (task_data);
+
+  if (contents == NULL)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                             _ ("There is no saved inventory for this tenant."));
+  else
+    g_task_return_pointer (task, contents, (GDestroyNotify) cache_contents_free);
+}
+
+static void
+on_cache_read_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+  CacheContents *contents;
+
+  contents = g_task_propagate_pointer (G_TASK (result), &error);
+  if (contents == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, contents, (GDestroyNotify) cache_contents_free);
+}
+
+/**
+ * rd_tenant_sync_load_cache_async:
+ *
+ * Like rd_tenant_sync_load_cache(), reading and parsing on a worker
+ * thread, which a large inventory needs.
+ */
+void
+rd_tenant_sync_load_cache_async (RdTenantSync        *self,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  g_autoptr (GTask) read = NULL;
+
+  g_return_if_fail (RD_IS_TENANT_SYNC (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rd_tenant_sync_load_cache_async);
+
+  /* The thread reads for an inner task without a source object, which the
+   * worker may release last. */
+  read = g_task_new (NULL, cancellable, on_cache_read_cb, g_steal_pointer (&task));
+  g_task_set_source_tag (read, load_cache_thread);
+  g_task_set_task_data (read, dup_cache_path (self->tenant_id), g_free);
+  g_task_run_in_thread (read, load_cache_thread);
+}
+
+/**
+ * rd_tenant_sync_load_cache_finish:
+ * @saved_at: (out) (optional) (transfer full): when the cached inventory
+ *   was loaded from Graph
+ *
+ * Returns: (transfer container) (element-type RdDevice): the cached
+ *   Windows devices, or %NULL with %G_IO_ERROR_NOT_FOUND when there is no
+ *   usable cache
+ */
+GPtrArray *
+rd_tenant_sync_load_cache_finish (RdTenantSync  *self,
+                                  GAsyncResult  *result,
+                                  GDateTime    **saved_at,
+                                  GError       **error)
+{
+  g_autoptr (CacheContents) contents = NULL;
+
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rd_tenant_sync_load_cache_async,
+                        NULL);
+
+  contents = g_task_propagate_pointer (G_TASK (result), error);
+  if (contents == NULL)
+    return NULL;
+
+  return apply_cache (self, contents, saved_at);
+}
+
+/* GObject */
+
+static void
+rd_tenant_sync_finalize (GObject *object)
+{
+  RdTenantSync *self = (RdTenantSync *) object;
+
+  g_clear_object (&self->client);
+  g_free (self->tenant_id);
+  g_ptr_array_unref (self->notes);
+  g_clear_pointer (&self->synced_at, g_date_time_unref);
+
+  G_OBJECT_CLASS (rd_tenant_sync_parent_class)->finalize (object);
+}
+
+static void
+rd_tenant_sync_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  RdTenantSync *self = RD_TENANT_SYNC (object);
+
+  switch (prop_id)
+    {
+    case PROP_CLIENT:
+      g_value_set_object (value, self->client);
+      break;
+    case PROP_TENANT_ID:
+      g_value_set_string (value, self->tenant_id);
+      break;
+    case PROP_USE_BETA:
+      g_value_set_boolean (value, self->use_beta);
+      break;
+    case PROP_PHASE:
+      g_value_set_enum (value, self->phase);
+      break;
+    case PROP_PAGES_LOADED:
+      g_value_set_uint (value, self->pages_loaded);
+      break;
+    case PROP_DEVICES_LOADED:
+      g_value_set_uint (value, self->devices_loaded);
+      break;
+    case PROP_NON_WINDOWS_COUNT:
+      g_value_set_uint (value, self->non_windows_count);
+      break;
+    case PROP_SYNCED_AT:
+      g_value_set_boxed (value, self->synced_at);
+      break;
+    case PROP_STALE:
+      g_value_set_boolean (value, self->stale);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rd_tenant_sync_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  RdTenantSync *self = RD_TENANT_SYNC (object);
+
+  switch (prop_id)
+    {
+    case PROP_CLIENT:
+      self->client = g_value_dup_object (value);
+      break;
+    case PROP_TENANT_ID:
+      self->tenant_id = g_value_dup_string (value);
+      break;
+    case PROP_USE_BETA:
+      rd_tenant_sync_set_use_beta (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rd_tenant_sync_class_init (RdTenantSyncClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags read_only = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->finalize = rd_tenant_sync_finalize;
+  object_class->get_property = rd_tenant_sync_get_property;
+  object_class->set_property = rd_tenant_sync_set_property;
+
+  properties[PROP_CLIENT] = g_param_spec_object ("client", NULL, NULL, RD_TYPE_GRAPH_CLIENT,
+                                                 G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                                                   G_PARAM_STATIC_STRINGS);
+  properties[PROP_TENANT_ID] = g_param_spec_string ("tenant-id", NULL, NULL, NULL,
+                                                    G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                                                      G_PARAM_STATIC_STRINGS);
+  properties[PROP_USE_BETA] = g_param_spec_boolean (
+    "use-beta", NULL, NULL, TRUE,
+    G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PHASE] = g_param_spec_enum ("phase", NULL, NULL, RD_TYPE_SYNC_PHASE,
+                                              RD_SYNC_PHASE_IDLE, read_only);
+  properties[PROP_PAGES_LOADED] = g_param_spec_uint ("pages-loaded", NULL, NULL, 0, G_MAXUINT, 0,
+                                                     read_only);
+  properties[PROP_DEVICES_LOADED] = g_param_spec_uint ("devices-loaded", NULL, NULL, 0, G_MAXUINT,
+                                                       0, read_only);
+  properties[PROP_NON_WINDOWS_COUNT] = g_param_spec_uint ("non-windows-count", NULL, NULL, 0,
+                                                          G_MAXUINT, 0, read_only);
+  properties[PROP_SYNCED_AT] = g_param_spec_boxed ("synced-at", NULL, NULL, G_TYPE_DATE_TIME,
+                                                   read_only);
+  properties[PROP_STALE] = g_param_spec_boolean ("stale", NULL, NULL, FALSE, read_only);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+rd_tenant_sync_init (RdTenantSync *self)
+{
+  self->use_beta = TRUE;
+  self->notes = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->notes, NULL);
+}
+
+/**
+ * rd_tenant_sync_new:
+ * @client: the client, whose base URL is the Graph v1.0 (or beta) endpoint
+ * @tenant_id: the tenant's id, which names its inventory cache
+ */
+RdTenantSync *
+rd_tenant_sync_new (RdGraphClient *client,
+                    const char    *tenant_id)
+{
+  g_return_val_if_fail (RD_IS_GRAPH_CLIENT (client), NULL);
+
+  return g_object_new (RD_TYPE_TENANT_SYNC, "client", client, "tenant-id", tenant_id, NULL);
+}
+
+RdGraphClient *
+rd_tenant_sync_get_client (RdTenantSync *self)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), NULL);
+
+  return self->client;
+}
+
+const char *
+rd_tenant_sync_get_tenant_id (RdTenantSync *self)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), NULL);
+
+  return self->tenant_id;
+}
+
+gboolean
+rd_tenant_sync_get_use_beta (RdTenantSync *self)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), FALSE);
+
+  return self->use_beta;
+}
+
+/**
+ * rd_tenant_sync_set_use_beta:
+ * @use_beta: whether to list managed devices from Graph beta, which alone
+ *   has joinType and managementState; the encryption report is beta only
+ *   either way
+ */
+void
+rd_tenant_sync_set_use_beta (RdTenantSync *self,
+                             gboolean      use_beta)
+{
+  g_return_if_fail (RD_IS_TENANT_SYNC (self));
+
+  use_beta = !!use_beta;
+  if (self->use_beta == use_beta)
+    return;
+
+  self->use_beta = use_beta;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_USE_BETA]);
+}
+
+RdSyncPhase
+rd_tenant_sync_get_phase (RdTenantSync *self)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), RD_SYNC_PHASE_IDLE);
+
+  return self->phase;
+}
+
+guint
+rd_tenant_sync_get_pages_loaded (RdTenantSync *self)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), 0);
+
+  return self->pages_loaded;
+}
+
+/**
+ * rd_tenant_sync_get_devices_loaded:
+ *
+ * Returns: how many managed devices (of every OS) the running or last sync
+ *   received so far
+ */
+guint
+rd_tenant_sync_get_devices_loaded (RdTenantSync *self)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), 0);
+
+  return self->devices_loaded;
+}
+
+/**
+ * rd_tenant_sync_get_non_windows_count:
+ *
+ * Returns: how many managed devices of the inventory are not Windows:
+ *   counted, but not returned
+ */
+guint
+rd_tenant_sync_get_non_windows_count (RdTenantSync *self)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), 0);
+
+  return self->non_windows_count;
+}
+
+/**
+ * rd_tenant_sync_get_notes:
+ *
+ * Returns: (array zero-terminated=1) (transfer none): what the admin should
+ *   know about the inventory held: each optional source that did not load
+ *   and which facts it leaves unknown
+ */
+const char *const *
+rd_tenant_sync_get_notes (RdTenantSync *self)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), NULL);
+
+  return (const char *const *) self->notes->pdata;
+}
+
+/**
+ * rd_tenant_sync_get_synced_at:
+ *
+ * Returns: (nullable) (transfer none): when the inventory held (from a
+ *   sync or the cache) was loaded from Graph
+ */
+GDateTime *
+rd_tenant_sync_get_synced_at (RdTenantSync *self)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), NULL);
+
+  return self->synced_at;
+}
+
+/**
+ * rd_tenant_sync_get_stale:
+ *
+ * Returns: whether the inventory held came from the cache and no sync has
+ *   succeeded since
+ */
+gboolean
+rd_tenant_sync_get_stale (RdTenantSync *self)
+{
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), FALSE);
+
+  return self->stale;
+}
+
+/**
+ * rd_tenant_sync_get_age:
+ *
+ * Returns: how old the inventory held is, or 0 when there is none
+ */
+GTimeSpan
+rd_tenant_sync_get_age (RdTenantSync *self)
+{
+  g_autoptr (GDateTime) now = NULL;
+
+  g_return_val_if_fail (RD_IS_TENANT_SYNC (self), 0);
+
+  if (self->synced_at == NULL)
+    return 0;
+
+  now = g_date_time_new_now_utc ();
+  return MAX (g_date_time_difference (now, self->synced_at), 0);
+}
