@@ -6,6 +6,7 @@
 #include "rd-image-source.h"
 
 #include "rd-imaging-error.h"
+#include "rd-read-ahead-private.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -13,10 +14,12 @@
 #include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <linux/fs.h>
 #include <lzma.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -859,8 +862,9 @@ rd_image_source_compare_fd (RdImageSource *self,
 {
   const gsize chunk = 4 * 1024 * 1024;
   g_autofree guint8 *image = g_malloc (chunk);
-  guint8 *target = NULL;
-  gboolean direct = (fcntl (fd, F_GETFL) & O_DIRECT) != 0;
+  g_autoptr (RdReadAhead) ahead = NULL;
+  struct stat st;
+  guint64 limit = G_MAXUINT64;
   EVP_MD_CTX *ctx;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
@@ -871,16 +875,26 @@ rd_image_source_compare_fd (RdImageSource *self,
 
   if (!rd_image_source_rewind (self, error))
     return FALSE;
-  if (posix_memalign ((void **) &target, 4096, chunk) != 0)
-    g_error ("Out of memory");
   posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+
+  /* The target is read ahead on another thread while this one reads, hashes and compares the
+   * image. It is read to its end when the image size is not known exactly; a short target
+   * shows as soon as the image goes on past it. */
+  if (self->size_certainty == RD_SIZE_EXACT)
+    limit = self->uncompressed_size;
+  else if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode))
+    limit = st.st_size;
+  else if (fstat (fd, &st) == 0 && S_ISBLK (st.st_mode) && ioctl (fd, BLKGETSIZE64, &limit) != 0)
+    limit = G_MAXUINT64;
+  ahead = rd_read_ahead_new (fd, name, limit);
 
   ctx = EVP_MD_CTX_new ();
   EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL);
   while (ok)
     {
+      const guint8 *target;
+      gsize got = 0;
       gssize n;
-      gsize want, done = 0;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         {
@@ -897,33 +911,25 @@ rd_image_source_compare_fd (RdImageSource *self,
         break;
       EVP_DigestUpdate (ctx, image, n);
 
-      want = direct ? (((gsize) n + 4095) & ~(gsize) 4095) : (gsize) n;
-      while (done < (gsize) n)
+      target = rd_read_ahead_next (ahead, &got, error);
+      if (target == NULL && error != NULL && *error == NULL)
+        g_set_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_VERIFY_MISMATCH,
+                     _("%s ends at byte %" G_GUINT64_FORMAT ", before the end of the image"),
+                     name, offset);
+      if (target == NULL)
         {
-          ssize_t r = pread (fd, target + done, want - done, offset + done);
-
-          if (r < 0 && errno == EINTR)
-            continue;
-          if (r < 0)
-            {
-              int saved_errno = errno;
-              g_set_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_IO,
-                           _("Reading back %s failed at byte %" G_GUINT64_FORMAT ": %s"), name,
-                           offset + done, g_strerror (saved_errno));
-              ok = FALSE;
-              break;
-            }
-          if (r == 0)
-            {
-              g_set_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_VERIFY_MISMATCH,
-                           _("%s ends at byte %" G_GUINT64_FORMAT ", before the end of the image"),
-                           name, offset + done);
-              ok = FALSE;
-              break;
-            }
-          done += r;
+          ok = FALSE;
+          break;
         }
-      if (ok && memcmp (image, target, n) != 0)
+      if ((gsize) n > got)
+        {
+          g_set_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_VERIFY_MISMATCH,
+                       _("%s ends at byte %" G_GUINT64_FORMAT ", before the end of the image"),
+                       name, offset + got);
+          ok = FALSE;
+          break;
+        }
+      if (memcmp (image, target, n) != 0)
         {
           gsize i = 0;
 
@@ -935,11 +941,11 @@ rd_image_source_compare_fd (RdImageSource *self,
                        name, offset + i, (offset + i) / (1024 * 1024));
           ok = FALSE;
         }
+      rd_read_ahead_release (ahead);
       offset += n;
     }
   EVP_DigestFinal_ex (ctx, digest, &digest_len);
   EVP_MD_CTX_free (ctx);
-  free (target);
 
   if (ok && out_sha256 != NULL)
     *out_sha256 = digest_to_hex (digest, digest_len);

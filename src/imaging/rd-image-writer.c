@@ -7,6 +7,7 @@
 
 #include "rd-image-writer-private.h"
 #include "rd-imaging-error.h"
+#include "rd-read-ahead-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +20,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-/* A ring of aligned chunks: the reader fills one while the writers drain the others. */
+/* A ring of aligned chunks: the reader fills one while the writers drain the others. A
+ * writer that falls behind takes up to MAX_BATCH filled chunks in one request: larger
+ * requests keep more I/O in flight (16 MiB writes beat 4 MiB ones by about a third on the
+ * benchmark's loop device), and the reader still has chunks to fill meanwhile. */
 #define CHUNK_SIZE  (4 * 1024 * 1024)
-#define N_SLOTS     6
+#define N_SLOTS     8
+#define MAX_BATCH   4
 #define ALIGNMENT   4096
 #define HEAD_SIZE   (1024 * 1024)
 #define SYNC_EVERY  ((guint64) 256 * 1024 * 1024)
@@ -418,6 +424,38 @@ pwrite_all (Target *t, const guint8 *data, gsize len, guint64 offset, GError **e
   return TRUE;
 }
 
+/* Writes whole, aligned chunks that follow each other on the target in one request. */
+static gboolean
+pwritev_all (Target *t, struct iovec *iov, int n_iov, guint64 offset, GError **error)
+{
+  while (n_iov > 0)
+    {
+      ssize_t n = pwritev (t->fd, iov, n_iov, offset);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          g_propagate_error (error,
+                             io_error (t, _("Writing to"), offset, n == 0 ? ENOSPC : errno));
+          return FALSE;
+        }
+      offset += n;
+      while (n_iov > 0 && (gsize) n >= iov->iov_len)
+        {
+          n -= iov->iov_len;
+          iov++;
+          n_iov--;
+        }
+      if (n_iov > 0)
+        {
+          iov->iov_base = (guint8 *) iov->iov_base + n;
+          iov->iov_len -= n;
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 sync_target (Target *t, GError **error)
 {
@@ -529,6 +567,7 @@ verify_target (Target *t, guint64 total, GError **error)
 {
   RdImageWriter *self = t->writer;
   EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
+  RdReadAhead *ahead;
   guint8 digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
   gboolean ok = TRUE;
@@ -536,21 +575,38 @@ verify_target (Target *t, guint64 total, GError **error)
   /* Drop cached pages so buffered tail bytes are read from the device too. */
   posix_fadvise (t->fd, 0, 0, POSIX_FADV_DONTNEED);
 
+  /* The key is read a few chunks ahead on another thread while this one hashes, so verifying
+   * runs at the speed of the slower of the two rather than of both added up. */
+  ahead = rd_read_ahead_new (t->fd, t->name, total);
   EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL);
-  for (guint64 offset = 0; offset < total; offset += CHUNK_SIZE)
+  for (guint64 offset = 0; offset < total;)
     {
-      gsize len = MIN ((guint64) CHUNK_SIZE, total - offset);
+      const guint8 *chunk;
+      gsize len = 0;
 
-      if (check_cancelled (t, error) || !pread_exact (t, offset, len, error))
+      if (check_cancelled (t, error))
         {
           ok = FALSE;
           break;
         }
-      EVP_DigestUpdate (ctx, t->buffer, len);
+      chunk = rd_read_ahead_next (ahead, &len, error);
+      if (chunk == NULL)
+        {
+          if (error != NULL && *error == NULL)
+            g_set_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_VERIFY_MISMATCH,
+                         _("%s ends at byte %" G_GUINT64_FORMAT ", before the end of the image"),
+                         t->name, offset);
+          ok = FALSE;
+          break;
+        }
+      EVP_DigestUpdate (ctx, chunk, len);
+      rd_read_ahead_release (ahead);
+      offset += len;
       g_mutex_lock (&self->lock);
-      t->verified = offset + len;
+      t->verified = offset;
       g_mutex_unlock (&self->lock);
     }
+  g_clear_pointer (&ahead, rd_read_ahead_free);
   EVP_DigestFinal_ex (ctx, digest, &digest_len);
   EVP_MD_CTX_free (ctx);
 
@@ -573,22 +629,11 @@ verify_target (Target *t, guint64 total, GError **error)
 }
 
 static gboolean
-write_slot (Target *t, const Slot *slot, guint64 *since_sync, GError **error)
+write_slot (Target *t, const Slot *slot, GError **error)
 {
   const guint8 *data = slot->data;
   gsize len = slot->len;
   guint64 offset = slot->offset;
-
-  if (offset + len > t->size)
-    {
-      g_autofree char *drive_size = g_format_size (t->size);
-
-      g_set_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_TOO_SMALL,
-                   _("%s is too small: the image is larger than its %s (%" G_GUINT64_FORMAT
-                     " bytes)"),
-                   t->name, drive_size, t->size);
-      return FALSE;
-    }
 
   /* The first MiB waits until everything else is on the key. */
   if (offset == 0)
@@ -599,10 +644,49 @@ write_slot (Target *t, const Slot *slot, guint64 *since_sync, GError **error)
       len -= skip;
       offset += skip;
     }
-  if (len > 0 && !pwrite_all (t, data, len, offset, error))
-    return FALSE;
+  return len == 0 || pwrite_all (t, data, len, offset, error);
+}
 
-  *since_sync += len;
+/* Writes @n_slots consecutive slots: in one request when they are all whole chunks past the
+ * first MiB, else one by one. */
+static gboolean
+write_slots (Target *t, Slot **slots, guint n_slots, guint64 *since_sync, GError **error)
+{
+  guint64 start = slots[0]->offset;
+  guint64 end = slots[n_slots - 1]->offset + slots[n_slots - 1]->len;
+  struct iovec iov[MAX_BATCH];
+  gboolean whole = start != 0;
+
+  if (end > t->size)
+    {
+      g_autofree char *drive_size = g_format_size (t->size);
+
+      g_set_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_TOO_SMALL,
+                   _("%s is too small: the image is larger than its %s (%" G_GUINT64_FORMAT
+                     " bytes)"),
+                   t->name, drive_size, t->size);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < n_slots; i++)
+    {
+      iov[i].iov_base = slots[i]->data;
+      iov[i].iov_len = slots[i]->len;
+      whole = whole && slots[i]->len == CHUNK_SIZE;
+    }
+  if (n_slots > 1 && whole)
+    {
+      if (!pwritev_all (t, iov, n_slots, start, error))
+        return FALSE;
+    }
+  else
+    {
+      for (guint i = 0; i < n_slots; i++)
+        if (!write_slot (t, slots[i], error))
+          return FALSE;
+    }
+
+  *since_sync += end - start;
   if (*since_sync >= SYNC_EVERY)
     {
       *since_sync = 0;
@@ -642,7 +726,8 @@ target_thread (gpointer data)
 
   for (;;)
     {
-      Slot *slot;
+      Slot *slots[MAX_BATCH];
+      guint n_slots;
 
       g_mutex_lock (&self->lock);
       while (cursor >= self->produced && !self->eof && !self->aborted)
@@ -652,23 +737,27 @@ target_thread (gpointer data)
           g_mutex_unlock (&self->lock);
           break;
         }
-      slot = &self->slots[cursor % N_SLOTS];
+      n_slots = MIN (self->produced - cursor, MAX_BATCH);
+      for (guint i = 0; i < n_slots; i++)
+        slots[i] = &self->slots[(cursor + i) % N_SLOTS];
       g_mutex_unlock (&self->lock);
 
       /* A failed target keeps draining the ring, without I/O, so the others never wait. */
       if (!target_failed (t))
         {
-          if (check_cancelled (t, &error) || !write_slot (t, slot, &since_sync, &error))
+          if (check_cancelled (t, &error)
+              || !write_slots (t, slots, n_slots, &since_sync, &error))
             fail_target (t, g_steal_pointer (&error));
         }
 
       g_mutex_lock (&self->lock);
       if (t->error == NULL)
-        t->written = slot->offset + slot->len;
-      slot->pending--;
+        t->written = slots[n_slots - 1]->offset + slots[n_slots - 1]->len;
+      for (guint i = 0; i < n_slots; i++)
+        slots[i]->pending--;
       g_cond_broadcast (&self->cond);
       g_mutex_unlock (&self->lock);
-      cursor++;
+      cursor += n_slots;
     }
 
   g_mutex_lock (&self->lock);
