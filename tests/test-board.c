@@ -369,6 +369,66 @@ test_save_failure_rolls_back (Fixture       *fixture,
   g_assert_finalize_object (g_steal_pointer (&board));
 }
 
+#define KEY_SHA256 "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+static void
+test_record_usb_key (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RdBoard) again = NULL;
+  g_autofree char *away = g_strconcat (fixture->dir, ".away", NULL);
+  RdDevice *d1 = device_at (fixture, 0);
+  RdDevice *d2 = device_at (fixture, 1);
+  RdPlan *plan;
+
+  g_assert_true (rd_board_move_device (fixture->board, d1, RD_LANE_REUSE, &error));
+  g_assert_true (rd_board_move_device (fixture->board, d2, RD_LANE_REUSE, &error));
+  g_assert_no_error (error);
+  plan = rd_board_get_plan (fixture->board, d1);
+  g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
+
+  /* Not a SHA-256: refused, nothing changes. */
+  g_assert_false (rd_board_record_usb_key (fixture->board, plan, "oem.img.xz", "abc", "SN1",
+                                           &error));
+  g_assert_error (error, RD_CORE_ERROR, RD_CORE_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+  g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
+
+  g_assert_true (rd_board_record_usb_key (fixture->board, plan, "oem.img.xz", KEY_SHA256,
+                                          "4C530001231120115142", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_USB_PREPARED);
+
+  /* On disk already. */
+  again = reload (fixture);
+  plan = rd_board_get_plan (again, d1);
+  g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_USB_PREPARED);
+  g_assert_cmpstr (rd_plan_get_usb_image_name (plan), ==, "oem.img.xz");
+  g_assert_cmpstr (rd_plan_get_usb_image_sha256 (plan), ==, KEY_SHA256);
+  g_assert_cmpstr (rd_plan_get_usb_drive_serial (plan), ==, "4C530001231120115142");
+  g_assert_finalize_object (g_steal_pointer (&again));
+
+  /* A key that cannot be saved is not recorded: the plan stays ready, without a key. */
+  plan = rd_board_get_plan (fixture->board, d2);
+  g_assert_cmpint (g_rename (fixture->dir, away), ==, 0);
+  g_assert_true (g_file_set_contents (fixture->dir, "x", -1, NULL));
+  g_assert_false (rd_board_record_usb_key (fixture->board, plan, "oem.img.xz", KEY_SHA256, "SN2",
+                                           &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_cmpint (g_unlink (fixture->dir), ==, 0);
+  g_assert_cmpint (g_rename (away, fixture->dir), ==, 0);
+  g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
+  g_assert_null (rd_plan_get_usb_image_name (plan));
+  g_assert_null (rd_plan_get_usb_image_sha256 (plan));
+  g_assert_null (rd_plan_get_usb_drive_serial (plan));
+
+  again = reload (fixture);
+  g_assert_cmpint (rd_plan_get_state (rd_board_get_plan (again, d2)), ==, RD_PLAN_STATE_READY);
+  g_assert_finalize_object (g_steal_pointer (&again));
+}
+
 static void
 test_devices_refresh (Fixture       *fixture,
                       gconstpointer  data)
@@ -462,6 +522,7 @@ main (int   argc,
   ADD ("awaiting-cannot-move", test_awaiting_cannot_move);
   ADD ("unknown-device", test_unknown_device);
   ADD ("save-failure-rolls-back", test_save_failure_rolls_back);
+  ADD ("record-usb-key", test_record_usb_key);
   ADD ("devices-refresh", test_devices_refresh);
   ADD ("plans-before-devices", test_plans_before_devices);
   g_test_add_func ("/rd/board/no-store", test_no_store);

@@ -3,6 +3,7 @@
 
 #include "rd-core-error.h"
 #include "rd-device.h"
+#include "rd-device-private.h"
 
 static RdDevice *
 make_device (void)
@@ -171,6 +172,11 @@ test_json_invalid (void)
     "{\"id\":\"a\",\"escrowedKeyCount\":-7}",
     "{\"id\":\"a\",\"lastSyncDateTime\":\"last tuesday\"}",
     "{\"id\":\"a\",\"deviceName\":[1,2]}",
+    /* Found by fuzz/fuzz-core-json: not UTF-8 once unescaped (json-glib 1.6),
+     * and an id that is a list, which failed an assertion in json-glib. */
+    "{\"id\":\"a\",\"deviceName\":\"PC\\ud800x\"}",
+    "{\"id\":[\"a\"]}",
+    "{\"id\":{}}",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -248,6 +254,108 @@ test_search (void)
   g_assert_nonnull (strstr (rd_device_get_search_text (device), "bo berg"));
 }
 
+static void
+test_bitlocker_ready (void)
+{
+  const struct
+  {
+    RdTristate encrypted;
+    int escrowed_keys;
+    RdTristate ready;
+  } cases[] = {
+    { RD_TRISTATE_YES, 1, RD_TRISTATE_YES },
+    { RD_TRISTATE_YES, 3, RD_TRISTATE_YES },
+    { RD_TRISTATE_YES, 0, RD_TRISTATE_NO },
+    { RD_TRISTATE_NO, 2, RD_TRISTATE_NO },
+    { RD_TRISTATE_NO, -1, RD_TRISTATE_NO },
+    { RD_TRISTATE_UNKNOWN, 0, RD_TRISTATE_NO },
+    { RD_TRISTATE_YES, -1, RD_TRISTATE_UNKNOWN },
+    { RD_TRISTATE_UNKNOWN, 1, RD_TRISTATE_UNKNOWN },
+    { RD_TRISTATE_UNKNOWN, -1, RD_TRISTATE_UNKNOWN },
+  };
+  g_autoptr(RdDevice) fresh = rd_device_new ("id-1", "PC-1");
+
+  /* A device Intune said nothing about is not ready. */
+  g_assert_cmpint (rd_device_get_bitlocker_ready (fresh), ==, RD_TRISTATE_UNKNOWN);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(RdDevice) device = g_object_new (RD_TYPE_DEVICE,
+                                                 "id", "id-2",
+                                                 "encrypted", cases[i].encrypted,
+                                                 "escrowed-keys", cases[i].escrowed_keys,
+                                                 NULL);
+
+      g_test_message ("case %u", i);
+      g_assert_cmpint (rd_device_get_bitlocker_ready (device), ==, cases[i].ready);
+    }
+}
+
+/* The sync's fast path builds the same device and writes the same JSON as
+ * the property machinery and rd_device_to_json(). */
+static void
+test_facts_and_json_text (void)
+{
+  g_autoptr(GDateTime) enrolled = g_date_time_new_from_iso8601 ("2025-03-04T08:09:10Z", NULL);
+  g_autoptr(GDateTime) synced = g_date_time_new_from_iso8601 ("2026-11-24T17:00:00.25Z", NULL);
+  g_autoptr(RdDevice) expected = make_device ();
+  g_autoptr(RdDevice) device = NULL;
+  g_autoptr(RdDevice) unknown = rd_device_new ("id-\"2\"", "tab\there\001");
+  g_autoptr(JsonNode) expected_node = NULL;
+  g_autoptr(GError) error = NULL;
+  RdDeviceFacts facts = {
+    .id = "6f1e0a52-0000-4c5e-9b0e-000000000001",
+    .name = "FIN-LT-Ölund",
+    .entra_device_id = "1ab40ab2-0000-4c5e-9b0e-00000000aaaa",
+    .serial = "5CG1234XYZ",
+    .manufacturer = "HP",
+    .model = "EliteBook 840 G8",
+    .operating_system = "Windows",
+    .os_version = "10.0.22631.4460",
+    .user_principal_name = "anna.lund@contoso.example",
+    .user_display_name = "Anna Lund",
+    .compliance = RD_COMPLIANCE_NONCOMPLIANT,
+    .management_agent = "mdm",
+    .owner_type = RD_OWNER_TYPE_COMPANY,
+    .join_type = RD_JOIN_TYPE_ENTRA_JOINED,
+    .enrollment_type = "windowsAzureADJoin",
+    .enrolled = enrolled,
+    .last_sync = synced,
+    .encrypted = RD_TRISTATE_UNKNOWN,
+    .management_state = RD_MANAGEMENT_STATE_MANAGED,
+  };
+  RdDevice *devices[2];
+
+  g_object_set (expected, "last-sync", synced, NULL);
+  device = _rd_device_new_from_facts (&facts);
+  g_assert_cmpint (rd_device_get_os_build (device), ==, 22631);
+  g_assert_cmpint (rd_device_get_escrowed_keys (device), ==, -1);
+  _rd_device_set_escrowed_keys (device, 2);
+  _rd_device_set_autopilot (device, RD_TRISTATE_YES, "enrolled");
+  /* The report's "encrypted" fills in only an unknown one. */
+  _rd_device_set_encryption_report (device, "2.0", RD_ENCRYPTION_READINESS_READY,
+                                    RD_WINRE_STATE_CONFIGURED, RD_TRISTATE_YES);
+  _rd_device_set_encryption_report (device, "2.0", RD_ENCRYPTION_READINESS_READY,
+                                    RD_WINRE_STATE_CONFIGURED, RD_TRISTATE_NO);
+
+  expected_node = rd_device_to_json (expected);
+  devices[0] = device;
+  devices[1] = unknown;
+  for (guint i = 0; i < G_N_ELEMENTS (devices); i++)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+      g_autoptr(JsonNode) reference = rd_device_to_json (devices[i]);
+      g_autoptr(JsonNode) parsed = NULL;
+
+      _rd_device_append_json (devices[i], text);
+      parsed = json_from_string (text->str, &error);
+      g_assert_no_error (error);
+      g_assert_true (json_node_equal (parsed, reference));
+      if (i == 0)
+        g_assert_true (json_node_equal (parsed, expected_node));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -261,6 +369,8 @@ main (int   argc,
   g_test_add_func ("/rd/device/json/invalid", test_json_invalid);
   g_test_add_func ("/rd/device/update-from", test_update_from);
   g_test_add_func ("/rd/device/search", test_search);
+  g_test_add_func ("/rd/device/facts-and-json-text", test_facts_and_json_text);
+  g_test_add_func ("/rd/device/bitlocker-ready", test_bitlocker_ready);
 
   return g_test_run ();
 }

@@ -464,6 +464,12 @@ test_corrupt (Fixture *fixture, gconstpointer user_data)
       { "plan missing fields",
         "{\"formatVersion\":1,\"tenantId\":\"" TENANT "\",\"plans\":[{\"deviceId\":\"d\"}]}", -1 },
       { "other tenant", other_tenant, -1 },
+      /* Found by fuzz/fuzz-plan-store: json-glib 1.6 unescapes a lone surrogate
+       * to bytes that are not UTF-8, which a save would then write out and the
+       * next load refuse; and it quotes them in its parse errors. */
+      { "not UTF-8 once unescaped",
+        "{\"formatVersion\":1,\"tenantId\":\"" TENANT "\",\"plans\":[],\"x\":\"\\ud800x\"}", -1 },
+      { "broken escape in a parse error", "{\"formatVersion\":1,\"ten\\ud800:\"x\"}", -1 },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -484,6 +490,7 @@ test_corrupt (Fixture *fixture, gconstpointer user_data)
         loaded = rd_plan_store_load (store, &error);
         g_assert_null (loaded);
         g_assert_error (error, RD_CORE_ERROR, RD_CORE_ERROR_STORE_CORRUPT);
+        g_assert_true (g_utf8_validate (error->message, -1, NULL));
 
         /* The file went aside under a new, timestamped name: nothing else changed. */
         after = list_dir (fixture->dir);

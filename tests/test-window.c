@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
 
 #include "rd-application.h"
 #include "rd-device-card.h"
 #include "rd-lane-view.h"
+#include "rd-method.h"
 #include "rd-plan-pane.h"
+#include "rd-session.h"
 #include "rd-window.h"
+
+#define WIPE_PATTERN "/deviceManagement/managedDevices/{id}/wipe"
 
 /* The @skip-th descendant of @widget of @type, depth first. */
 static GtkWidget *
@@ -264,14 +270,536 @@ test_window_board (void)
   g_assert_finalize_object (window);
 }
 
+/* On the demo tenant: the real session, sync, board and device actions,
+ * with the demo's counters saying what reached "Intune". */
+
+static RdApplication *demo_app;
+
+static void
+iterate (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* Runs the main loop until @done (@data) holds, for at most ten seconds. */
+static gboolean
+iterate_until (gboolean (*done) (gpointer data),
+               gpointer data)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (!done (data))
+    {
+      if (g_get_monotonic_time () > end)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+    }
+
+  return TRUE;
+}
+
+static GObject *
+template_child (gpointer    widget,
+                GType       type,
+                const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
+
+  g_assert_nonnull (child);
+  return child;
+}
+
+static void
+collect (GtkWidget *widget,
+         GType      type,
+         GPtrArray *found)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
+        g_ptr_array_add (found, child);
+      collect (child, type, found);
+    }
+}
+
+static void
+click (GtkWidget  *root,
+       const char *label)
+{
+  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+
+  collect (root, GTK_TYPE_BUTTON, buttons);
+  for (guint i = 0; i < buttons->len; i++)
+    if (g_strcmp0 (gtk_button_get_label (buttons->pdata[i]), label) == 0 &&
+        gtk_widget_get_mapped (buttons->pdata[i]))
+      {
+        g_signal_emit_by_name (buttons->pdata[i], "clicked");
+        return;
+      }
+
+  g_assert_not_reached ();
+}
+
+static AdwMessageDialog *
+find_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint n = g_list_model_get_n_items (toplevels);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+
+  return NULL;
+}
+
+static gboolean
+has_dialog (gpointer data)
+{
+  return find_dialog () != NULL;
+}
+
+static gboolean
+no_dialog (gpointer data)
+{
+  return find_dialog () == NULL;
+}
+
+typedef struct
+{
+  RdSession *session;
+  RdDemoTenant *demo;
+  RdWindow *window;
+  RdLaneView *inventory;
+  RdLaneView *break_fix;
+  RdPlanPane *pane;
+} Demo;
+
+/* All 39 of the demo's Windows devices are on the board, in whichever lane
+ * earlier tests' plans put them. */
+static gboolean
+board_filled (gpointer data)
+{
+  Demo *demo = data;
+  RdBoard *board = rd_window_get_board (demo->window);
+  guint n = 0;
+
+  if (board == NULL)
+    return FALSE;
+  for (RdLane lane = 0; lane < RD_N_LANES; lane++)
+    n += g_list_model_get_n_items (rd_board_get_lane (board, lane));
+
+  return n == 39;
+}
+
+static gboolean
+sync_done (gpointer data)
+{
+  Demo *demo = data;
+  RdTenantSync *sync = rd_session_get_sync (demo->session);
+
+  return sync != NULL && rd_tenant_sync_get_phase (sync) == RD_SYNC_PHASE_DONE;
+}
+
+static gboolean
+stale_notice_hidden (gpointer data)
+{
+  Demo *demo = data;
+
+  return !gtk_revealer_get_reveal_child (GTK_REVEALER (template_child (demo->window,
+                                                                       RD_TYPE_WINDOW,
+                                                                       "stale_revealer")));
+}
+
+/* A window on a fresh demo tenant, its devices loaded. */
+static void
+demo_open (Demo *demo,
+           guint latency_msec)
+{
+  g_autoptr(GError) error = NULL;
+
+  demo->session = rd_session_new_demo (0, NULL, &error);
+  g_assert_no_error (error);
+  demo->demo = rd_session_get_demo (demo->session);
+  rd_demo_tenant_set_latency (demo->demo, latency_msec);
+
+  demo->window = g_object_ref (rd_window_new (demo_app));
+  gtk_window_set_default_size (GTK_WINDOW (demo->window), 1400, 860);
+  demo->inventory = RD_LANE_VIEW (template_child (demo->window, RD_TYPE_WINDOW, "inventory_lane"));
+  demo->break_fix = RD_LANE_VIEW (template_child (demo->window, RD_TYPE_WINDOW,
+                                                  "break_fix_lane"));
+  demo->pane = RD_PLAN_PANE (template_child (demo->window, RD_TYPE_WINDOW, "plan_pane"));
+  gtk_window_present (GTK_WINDOW (demo->window));
+  rd_window_open_session (demo->window, demo->session);
+}
+
+static void
+demo_close (Demo *demo)
+{
+  RdBoard *board = rd_session_get_board (demo->session);
+
+  gtk_window_destroy (GTK_WINDOW (demo->window));
+  iterate (200);
+  g_assert_finalize_object (demo->window);
+  if (board != NULL)
+    g_object_add_weak_pointer (G_OBJECT (board), (gpointer *) &board);
+  g_assert_finalize_object (demo->session);
+  g_assert_null (board);
+}
+
+/* A demo device that Break and Fix can wipe now, moved there and its plan
+ * opened in the pane. */
+static RdPlan *
+open_ready_plan (Demo *demo)
+{
+  RdBoard *board = rd_window_get_board (demo->window);
+  GListModel *inventory = rd_board_get_lane (board, RD_LANE_INVENTORY);
+  GtkSelectionModel *selection = rd_lane_view_get_selection (demo->break_fix);
+  RdPlan *plan = NULL;
+  RdDevice *device = NULL;
+
+  for (guint i = 0; plan == NULL && i < g_list_model_get_n_items (inventory); i++)
+    {
+      g_autoptr(RdDevice) candidate = g_list_model_get_item (inventory, i);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (rd_board_move_device (board, candidate, RD_LANE_BREAK_FIX, &error));
+      g_assert_no_error (error);
+      if (rd_plan_get_state (rd_board_get_plan (board, candidate)) == RD_PLAN_STATE_READY)
+        {
+          device = candidate;
+          plan = rd_board_get_plan (board, candidate);
+        }
+      else
+        g_assert_true (rd_board_move_device (board, candidate, RD_LANE_INVENTORY, &error));
+    }
+  g_assert_nonnull (plan);
+  iterate (50);
+
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (selection)); i++)
+    {
+      g_autoptr(RdDevice) item = g_list_model_get_item (G_LIST_MODEL (selection), i);
+
+      if (item == device)
+        g_assert_true (gtk_selection_model_select_item (selection, i, TRUE));
+    }
+  iterate (50);
+  g_assert_true (rd_plan_pane_get_device (demo->pane) == device);
+
+  return plan;
+}
+
+static guint
+wipes (Demo *demo)
+{
+  return rd_demo_tenant_get_request_count (demo->demo, "POST", WIPE_PATTERN);
+}
+
+static gboolean
+one_wipe (gpointer data)
+{
+  return wipes (data) == 1;
+}
+
+static void
+test_window_demo_builds (void)
+{
+  Demo demo = { 0 };
+  GtkApplicationWindow *window;
+
+  demo_open (&demo, 0);
+  if (g_getenv ("RD_SCREENSHOT_SIZE") != NULL)
+    {
+      int width = 1280, height = 800;
+
+      g_assert_cmpint (sscanf (g_getenv ("RD_SCREENSHOT_SIZE"), "%dx%d", &width, &height), ==, 2);
+      gtk_window_set_default_size (GTK_WINDOW (demo.window), width, height);
+    }
+  g_assert_true (iterate_until (board_filled, &demo));
+  g_assert_true (iterate_until (sync_done, &demo));
+  g_assert_cmpstr (lane_count (demo.inventory), ==, "39");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (template_child (demo.window,
+                                                                                RD_TYPE_WINDOW,
+                                                                                "main_stack"))),
+                   ==, "content");
+
+  /* The account menu says who and where; the demo cannot sign out. */
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (template_child (demo.window, RD_TYPE_WINDOW,
+                                                                   "account_tenant_label"))),
+                   ==, "Demo tenant");
+  gtk_widget_activate_action (GTK_WIDGET (demo.window), "win.sign-out", NULL);
+  iterate (50);
+  g_assert_true (rd_window_get_session (demo.window) == demo.session);
+
+  /* The shortcuts window comes from the resources, as GtkApplication wants. */
+  window = GTK_APPLICATION_WINDOW (demo.window);
+  g_assert_nonnull (gtk_application_window_get_help_overlay (window));
+
+  /* Nothing was sent just by looking. */
+  g_assert_cmpuint (wipes (&demo), ==, 0);
+
+  if (g_getenv ("RD_SCREENSHOT_DIR") != NULL)
+    {
+      g_autofree char *board = g_build_filename (g_getenv ("RD_SCREENSHOT_DIR"), "board.png",
+                                                 NULL);
+      AdwViewStack *stack = ADW_VIEW_STACK (template_child (demo.window, RD_TYPE_WINDOW,
+                                                            "view_stack"));
+      const char *views[] = { "bitlocker", "activity" };
+
+      open_ready_plan (&demo);
+      iterate (500);
+      save_screenshot (GTK_WIDGET (demo.window), board);
+      for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+        {
+          g_autofree char *file = g_strconcat (views[i], ".png", NULL);
+          g_autofree char *path = g_build_filename (g_getenv ("RD_SCREENSHOT_DIR"), file, NULL);
+
+          if (adw_view_stack_get_child_by_name (stack, views[i]) == NULL)
+            continue;
+          adw_view_stack_set_visible_child_name (stack, views[i]);
+          iterate (500);
+          save_screenshot (GTK_WIDGET (demo.window), path);
+        }
+      adw_view_stack_set_visible_child_name (stack, "board");
+    }
+
+  demo_close (&demo);
+}
+
+/* Exactly one wipe reaches the tenant, and only after "Wipe". */
+static void
+test_window_demo_run (void)
+{
+  Demo demo = { 0 };
+  GtkWidget *run;
+  AdwMessageDialog *dialog;
+  RdPlan *plan;
+
+  demo_open (&demo, 0);
+  g_assert_true (iterate_until (sync_done, &demo));
+  plan = g_object_ref (open_ready_plan (&demo));
+  run = GTK_WIDGET (template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
+  g_assert_true (gtk_widget_get_sensitive (run));
+
+  g_signal_emit_by_name (run, "clicked");
+  g_assert_true (iterate_until (has_dialog, NULL));
+  dialog = g_object_ref (find_dialog ());
+  iterate (200);
+  g_assert_cmpuint (wipes (&demo), ==, 0);
+
+  click (GTK_WIDGET (dialog), "_Wipe");
+  g_assert_true (iterate_until (no_dialog, NULL));
+  g_assert_true (iterate_until (one_wipe, &demo));
+
+  /* Sent, then followed; never sent again. */
+  iterate (1500);
+  g_assert_cmpuint (wipes (&demo), ==, 1);
+  g_assert_cmpint (rd_plan_get_state (plan), !=, RD_PLAN_STATE_READY);
+  g_assert_cmpint (rd_plan_get_state (plan), !=, RD_PLAN_STATE_SENDING);
+  g_assert_false (gtk_widget_get_sensitive (run));
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_finalize_object (dialog);
+  demo_close (&demo);
+  g_assert_finalize_object (plan);
+}
+
+/* Cancel sends nothing. */
+static void
+test_window_demo_decline (void)
+{
+  Demo demo = { 0 };
+  GtkWidget *run;
+  AdwMessageDialog *dialog;
+  RdPlan *plan;
+
+  demo_open (&demo, 0);
+  g_assert_true (iterate_until (sync_done, &demo));
+  plan = g_object_ref (open_ready_plan (&demo));
+  run = GTK_WIDGET (template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
+
+  g_signal_emit_by_name (run, "clicked");
+  g_assert_true (iterate_until (has_dialog, NULL));
+  dialog = g_object_ref (find_dialog ());
+  click (GTK_WIDGET (dialog), "_Cancel");
+  g_assert_true (iterate_until (no_dialog, NULL));
+  iterate (500);
+
+  g_assert_cmpuint (wipes (&demo), ==, 0);
+  g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
+  g_assert_true (gtk_widget_get_sensitive (run));
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_finalize_object (dialog);
+  demo_close (&demo);
+  g_assert_finalize_object (plan);
+}
+
+/* The cached inventory shows at once under the notice, which goes when the
+ * refresh is in. */
+static void
+test_window_demo_stale (void)
+{
+  Demo first = { 0 };
+  Demo second = { 0 };
+  GtkRevealer *notice;
+
+  /* One run leaves the cache behind. */
+  demo_open (&first, 0);
+  g_assert_true (iterate_until (sync_done, &first));
+  demo_close (&first);
+
+  /* A slow tenant: the refresh takes a while. */
+  demo_open (&second, 300);
+  notice = GTK_REVEALER (template_child (second.window, RD_TYPE_WINDOW, "stale_revealer"));
+  g_assert_true (iterate_until (board_filled, &second));
+  g_assert_false (sync_done (&second));
+  g_assert_true (gtk_revealer_get_reveal_child (notice));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (template_child (second.window,
+                                                                            RD_TYPE_WINDOW,
+                                                                            "stale_label"))),
+                            "Refreshing"));
+
+  g_assert_true (iterate_until (sync_done, &second));
+  g_assert_true (iterate_until (stale_notice_hidden, &second));
+  g_assert_true (board_filled (&second));
+
+  demo_close (&second);
+}
+
+/* A plan left "sending" is never sent again: the admin is asked. */
+static void
+test_window_demo_interrupted (void)
+{
+  Demo first = { 0 };
+  Demo second = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *device_id = NULL;
+  AdwMessageDialog *dialog;
+  RdBoard *board;
+  RdPlan *plan;
+
+  demo_open (&first, 0);
+  g_assert_true (iterate_until (sync_done, &first));
+  plan = open_ready_plan (&first);
+  device_id = g_strdup (rd_plan_get_device_id (plan));
+  g_assert_true (rd_board_transition_plan (rd_window_get_board (first.window), plan,
+                                           RD_PLAN_STATE_SENDING, &error));
+  g_assert_no_error (error);
+  demo_close (&first);
+
+  demo_open (&second, 0);
+  g_assert_true (iterate_until (has_dialog, NULL));
+  dialog = g_object_ref (find_dialog ());
+  g_assert_nonnull (strstr (adw_message_dialog_get_heading (dialog), "Reach Intune"));
+  g_assert_cmpstr (adw_message_dialog_get_close_response (dialog), ==, "later");
+
+  click (GTK_WIDGET (dialog), "It Was _Not Sent");
+  g_assert_true (iterate_until (no_dialog, NULL));
+  board = rd_window_get_board (second.window);
+  plan = rd_board_get_plan (board, rd_board_lookup_device (board, device_id));
+  g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_FAILED);
+  iterate (300);
+  g_assert_cmpuint (wipes (&second), ==, 0);
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_finalize_object (dialog);
+  demo_close (&second);
+}
+
+/* A reimage plan's Run prepares a USB key: it opens the USB keys view for
+ * the plan and sends nothing to Intune. */
+static void
+test_window_demo_prepare_usb_key (void)
+{
+  Demo demo = { 0 };
+  g_autoptr(GError) error = NULL;
+  RdLaneView *reuse;
+  GtkSelectionModel *selection;
+  GtkWidget *run;
+  RdBoard *board;
+  RdDevice *device;
+  RdPlan *plan;
+
+  demo_open (&demo, 0);
+  g_assert_true (iterate_until (sync_done, &demo));
+  plan = open_ready_plan (&demo);
+  board = rd_window_get_board (demo.window);
+  device = rd_plan_get_device (plan);
+  g_assert_true (rd_board_move_device (board, device, RD_LANE_REUSE, &error));
+  g_assert_no_error (error);
+  plan = rd_board_get_plan (board, device);
+  g_assert_true (rd_method_is_reimage (rd_plan_get_method (plan)));
+  g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
+  iterate (50);
+
+  reuse = RD_LANE_VIEW (template_child (demo.window, RD_TYPE_WINDOW, "reuse_lane"));
+  selection = rd_lane_view_get_selection (reuse);
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (selection)); i++)
+    {
+      g_autoptr(RdDevice) item = g_list_model_get_item (G_LIST_MODEL (selection), i);
+
+      if (item == device)
+        g_assert_true (gtk_selection_model_select_item (selection, i, TRUE));
+    }
+  iterate (50);
+  g_assert_true (rd_plan_pane_get_device (demo.pane) == device);
+
+  run = GTK_WIDGET (template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
+  g_assert_true (gtk_widget_get_sensitive (run));
+  g_assert_true (gtk_widget_has_css_class (run, "suggested-action"));
+  g_assert_false (gtk_widget_has_css_class (run, "destructive-action"));
+  g_signal_emit_by_name (run, "clicked");
+  iterate (100);
+
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (
+                     ADW_VIEW_STACK (template_child (demo.window, RD_TYPE_WINDOW, "view_stack"))),
+                   ==, "usb-keys");
+  g_assert_null (find_dialog ());
+  g_assert_cmpuint (wipes (&demo), ==, 0);
+  g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
+
+  demo_close (&demo);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *home = g_dir_make_tmp ("rd-test-window-XXXXXX", NULL);
+  g_autofree char *data = g_build_filename (home, "data", NULL);
+  g_autofree char *cache = g_build_filename (home, "cache", NULL);
+  int status;
+
+  /* Plans, audit log and inventory cache in a folder of this test's own. */
+  g_setenv ("XDG_DATA_HOME", data, TRUE);
+  g_setenv ("XDG_CACHE_HOME", cache, TRUE);
   gtk_test_init (&argc, &argv, NULL);
+
+  demo_app = rd_application_new ();
+  g_application_set_application_id (G_APPLICATION (demo_app),
+                                    "io.github.recoverydesk.WindowDemoTest");
+  g_assert_true (g_application_register (G_APPLICATION (demo_app), NULL, NULL));
 
   g_test_add_func ("/rd/window/lanes", test_window_lanes);
   g_test_add_func ("/rd/window/board", test_window_board);
+  g_test_add_func ("/rd/window/demo/builds", test_window_demo_builds);
+  g_test_add_func ("/rd/window/demo/run", test_window_demo_run);
+  g_test_add_func ("/rd/window/demo/decline", test_window_demo_decline);
+  g_test_add_func ("/rd/window/demo/stale", test_window_demo_stale);
+  g_test_add_func ("/rd/window/demo/interrupted", test_window_demo_interrupted);
+  g_test_add_func ("/rd/window/demo/prepare-usb-key", test_window_demo_prepare_usb_key);
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  g_clear_object (&demo_app);
+  return status;
 }

@@ -6,39 +6,139 @@
 #include <glib/gi18n.h>
 
 #include "rd-application.h"
+
+#include "rd-preferences-window.h"
+#include "rd-session.h"
 #include "rd-window.h"
+
+/* The application: its command line (`--demo[=N]`), the app-wide actions
+ * (preferences, about, quit) and the main window, which it hands the
+ * session to show. The style follows the system's dark preference through
+ * AdwStyleManager's default color scheme. */
 
 struct _RdApplication
 {
   AdwApplication parent_instance;
 
   RdBoard *board;
+  gboolean demo;
+  guint demo_devices; /* 0: the bundled demo data */
 };
 
 G_DEFINE_FINAL_TYPE (RdApplication, rd_application, ADW_TYPE_APPLICATION)
+
+static gboolean
+parse_demo_cb (const char  *option_name,
+               const char  *value,
+               gpointer     user_data,
+               GError     **error)
+{
+  RdApplication *self = RD_APPLICATION (user_data);
+  guint64 n = 0;
+
+  if (value != NULL &&
+      (!g_ascii_string_to_unsigned (value, 10, 1, 1000000, &n, NULL)))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("--demo takes a number of devices from 1 to 1000000, not “%s”"), value);
+      return FALSE;
+    }
+
+  self->demo = TRUE;
+  self->demo_devices = (guint) n;
+  return TRUE;
+}
+
+/* Actions */
 
 static void
 on_quit_activated_cb (GSimpleAction *action,
                       GVariant      *parameter,
                       gpointer       user_data)
 {
-  g_application_quit (G_APPLICATION (user_data));
+  GtkApplication *application = GTK_APPLICATION (user_data);
+  g_autoptr(GPtrArray) windows = g_ptr_array_new_with_free_func (g_object_unref);
+
+  /* Closing the main windows saves their size and view. */
+  for (GList *l = gtk_application_get_windows (application); l != NULL; l = l->next)
+    if (RD_IS_WINDOW (l->data))
+      g_ptr_array_add (windows, g_object_ref (l->data));
+  for (guint i = 0; i < windows->len; i++)
+    gtk_window_close (windows->pdata[i]);
+
+  g_application_quit (G_APPLICATION (application));
+}
+
+static void
+on_preferences_activated_cb (GSimpleAction *action,
+                             GVariant      *parameter,
+                             gpointer       user_data)
+{
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+
+  gtk_window_present (GTK_WINDOW (rd_preferences_window_new (parent)));
+}
+
+static void
+on_about_activated_cb (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  static const char *developers[] = { "The Recovery Desk developers", NULL };
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+
+  adw_show_about_window (parent,
+                         "application-name", _("Recovery Desk"),
+                         "application-icon", APPLICATION_ID,
+                         "version", PACKAGE_VERSION,
+                         "developer-name", _("The Recovery Desk developers"),
+                         "developers", developers,
+                         "comments", _("Triage, wipe and reimage the Windows PCs your "
+                                       "organization manages with Microsoft Intune, and review "
+                                       "their BitLocker readiness."),
+                         "license-type", GTK_LICENSE_GPL_3_0,
+                         "translator-credits", _("translator-credits"),
+                         NULL);
 }
 
 static const GActionEntry app_actions[] = {
   { "quit", on_quit_activated_cb },
+  { "preferences", on_preferences_activated_cb },
+  { "about", on_about_activated_cb },
 };
+
+/* GApplication overrides */
+
+static int
+rd_application_handle_local_options (GApplication *application,
+                                     GVariantDict *options)
+{
+  RdApplication *self = RD_APPLICATION (application);
+
+  /* The demo tenant runs inside this process: a demo is its own instance,
+   * never handed to a window already open on a real tenant. */
+  if (self->demo)
+    g_application_set_flags (application,
+                             g_application_get_flags (application) | G_APPLICATION_NON_UNIQUE);
+
+  return -1;
+}
 
 static void
 rd_application_startup (GApplication *application)
 {
   static const char *quit_accels[] = { "<Control>q", NULL };
+  static const char *preferences_accels[] = { "<Control>comma", NULL };
 
   G_APPLICATION_CLASS (rd_application_parent_class)->startup (application);
 
   g_action_map_add_action_entries (G_ACTION_MAP (application), app_actions,
                                    G_N_ELEMENTS (app_actions), application);
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.preferences",
+                                         preferences_accels);
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (),
+                                      ADW_COLOR_SCHEME_DEFAULT);
 }
 
 static void
@@ -46,10 +146,29 @@ rd_application_activate (GApplication *application)
 {
   RdApplication *self = RD_APPLICATION (application);
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (application));
+  g_autoptr(RdSession) session = NULL;
+  g_autoptr(GError) error = NULL;
 
-  if (window == NULL)
-    window = GTK_WINDOW (rd_window_new (self));
+  if (window != NULL)
+    {
+      gtk_window_present (window);
+      return;
+    }
 
+  window = GTK_WINDOW (rd_window_new (self));
+  if (self->demo)
+    {
+      session = rd_session_new_demo (self->demo_devices, NULL, &error);
+      if (session == NULL)
+        {
+          g_autofree char *message = g_strdup_printf (_("The demo tenant could not start: %s"),
+                                                      error->message);
+
+          rd_window_show_toast (RD_WINDOW (window), message);
+        }
+    }
+
+  rd_window_open_session (RD_WINDOW (window), session);
   gtk_window_present (window);
 }
 
@@ -70,6 +189,7 @@ rd_application_class_init (RdApplicationClass *klass)
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
   object_class->dispose = rd_application_dispose;
+  app_class->handle_local_options = rd_application_handle_local_options;
   app_class->startup = rd_application_startup;
   app_class->activate = rd_application_activate;
 }
@@ -77,6 +197,23 @@ rd_application_class_init (RdApplicationClass *klass)
 static void
 rd_application_init (RdApplication *self)
 {
+  /* An option group, rather than main entries, so that the callback gets
+   * the application; IN_MAIN lists --demo in the plain --help. */
+  const GOptionEntry entries[] = {
+    { "demo", 0, G_OPTION_FLAG_IN_MAIN | G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+      parse_demo_cb,
+      N_("Explore a demo tenant running inside the app, with its bundled devices or N "
+         "generated ones"),
+      N_("N") },
+    { NULL }
+  };
+  GOptionGroup *group = g_option_group_new ("recovery-desk", _("Recovery Desk Options"),
+                                            _("Show the Recovery Desk options"), self, NULL);
+
+  g_option_group_add_entries (group, entries);
+  g_option_group_set_translation_domain (group, GETTEXT_PACKAGE);
+  g_application_add_option_group (G_APPLICATION (self), group);
+
   /* Until a tenant is signed in to there is no store to keep plans in. */
   self->board = rd_board_new (NULL);
 }

@@ -154,7 +154,8 @@ run_label (RdMethod method)
     case RD_METHOD_REIMAGE_OEM:
     case RD_METHOD_REIMAGE_UNIVERSAL:
     default:
-      return _("_Reimage Device…");
+      /* A reimage is done by hand from a USB key: Run prepares the key. */
+      return _("_Prepare USB Key…");
     }
 }
 
@@ -217,8 +218,22 @@ update_run (RdPlanPane *self,
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "pane.run", can_run);
   if (self->plan != NULL)
     {
+      gboolean reimage = rd_method_is_reimage (rd_plan_get_method (self->plan));
+
       gtk_button_set_label (self->run_button, run_label (rd_plan_get_method (self->plan)));
       gtk_button_set_use_underline (self->run_button, TRUE);
+      /* Only the wipes are destructive from here; a key is written in the
+       * USB keys view, which asks before it erases anything. */
+      if (reimage)
+        {
+          gtk_widget_remove_css_class (GTK_WIDGET (self->run_button), "destructive-action");
+          gtk_widget_add_css_class (GTK_WIDGET (self->run_button), "suggested-action");
+        }
+      else
+        {
+          gtk_widget_remove_css_class (GTK_WIDGET (self->run_button), "suggested-action");
+          gtk_widget_add_css_class (GTK_WIDGET (self->run_button), "destructive-action");
+        }
     }
 }
 
@@ -345,7 +360,11 @@ run_action (GtkWidget  *widget,
   if (self->device == NULL)
     return;
 
-  gtk_widget_activate_action (widget, "win.run-plan", "s", rd_device_get_id (self->device));
+  if (self->plan != NULL && rd_method_is_reimage (rd_plan_get_method (self->plan)))
+    gtk_widget_activate_action (widget, "win.prepare-usb-key", "s",
+                                rd_device_get_id (self->device));
+  else
+    gtk_widget_activate_action (widget, "win.run-plan", "s", rd_device_get_id (self->device));
 }
 
 static void

@@ -5,19 +5,32 @@
 
 #include <glib/gi18n.h>
 
+#include "rd-window.h"
+
+#include "rd-activity-view.h"
+#include "rd-bitlocker-view.h"
+#include "rd-graph-error.h"
 #include "rd-lane-view.h"
 #include "rd-method.h"
 #include "rd-plan-pane.h"
 #include "rd-readiness.h"
-#include "rd-window.h"
+#include "rd-sign-in-page.h"
+#include "rd-ui-utils.h"
+#include "rd-usb-keys-view.h"
 
 /* The board window: the three lanes, the search over the inventory, the
  * plan pane, and the toasts. Every move, from a drop, a card's menu or a
  * shortcut, arrives here as "board.move-devices" and goes through
  * rd_board_move_device(); each one offers an Undo that moves the devices
  * back the same way. Running a plan asks for confirmation in an
- * AdwMessageDialog and then emits ::run-plan-confirmed; the window itself
- * sends nothing. */
+ * AdwMessageDialog and then emits ::run-plan-confirmed.
+ *
+ * With an RdSession the window is the app: it restores the sign-in or
+ * shows the sign-in page, opens the tenant's board, shows the cached
+ * inventory at once under a notice while a refresh runs, and sends a
+ * confirmed plan through RdDeviceActions, following it to the end. Plans
+ * left "sending" by a crash are never sent again: the admin says which way
+ * they went. */
 
 struct _RdWindow
 {
@@ -29,8 +42,39 @@ struct _RdWindow
   AdwMessageDialog *run_dialog;     /* weak */
   RdLaneView *pane_lane;
 
+  RdSession *session;
+  GCancellable *cancellable;      /* the session's work: sign-in, cache, runs */
+  GCancellable *sync_cancellable; /* the refresh under way, if any */
+  RdTenantSync *sync;             /* whose progress the refresh button shows */
+  gboolean checked_interrupted;
+  GQueue interrupted;             /* RdPlans waiting for the admin's answer */
+  AdwMessageDialog *interrupted_dialog; /* weak */
+
   AdwToastOverlay *toast_overlay;
   GtkSearchEntry *search_entry;
+  GtkButton *refresh_button;
+  GtkStack *refresh_stack;
+  GtkSpinner *refresh_spinner;
+  AdwViewSwitcherTitle *switcher_title;
+  GtkMenuButton *account_button;
+  GtkStack *account_icon_stack;
+  AdwAvatar *avatar;
+  GtkWidget *account_box;
+  GtkLabel *account_name_label;
+  GtkLabel *account_user_label;
+  GtkLabel *account_tenant_label;
+  GtkRevealer *stale_revealer;
+  GtkLabel *stale_label;
+  GtkRevealer *notes_revealer;
+  GtkLabel *notes_label;
+  GtkStack *main_stack;
+  AdwStatusPage *loading_page;
+  GtkSpinner *loading_spinner;
+  RdSignInPage *sign_in_page;
+  AdwViewStack *view_stack;
+  RdBitlockerView *bitlocker_view;
+  RdActivityView *activity_view;
+  RdUsbKeysView *usb_keys_view;
   AdwFlap *flap;
   RdLaneView *inventory_lane;
   RdLaneView *break_fix_lane;
@@ -48,6 +92,14 @@ enum
 
 static guint signals[N_SIGNALS];
 
+/* The audit log changed: a plan was sent, or its outcome is in. */
+static void
+reload_activity (RdWindow *self)
+{
+  if (rd_activity_view_get_audit_log (self->activity_view) != NULL)
+    rd_activity_view_reload (self->activity_view);
+}
+
 static void
 save_window_state (RdWindow *self)
 {
@@ -58,6 +110,8 @@ save_window_state (RdWindow *self)
   g_settings_set_int (self->settings, "window-height", height);
   g_settings_set_boolean (self->settings, "window-maximized",
                           gtk_window_is_maximized (GTK_WINDOW (self)));
+  g_settings_set_string (self->settings, "last-view",
+                         adw_view_stack_get_visible_child_name (self->view_stack));
 }
 
 static void
@@ -345,7 +399,674 @@ static const GActionEntry win_actions[] = {
   { "run-plan", on_run_plan_activated_cb, "s" },
 };
 
+/* Notices */
+
+static void
+update_stale_notice (RdWindow *self)
+{
+  g_autoptr(GDateTime) now = NULL;
+  g_autofree char *age = NULL;
+  g_autofree char *lower = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->sync == NULL || !rd_tenant_sync_get_stale (self->sync))
+    {
+      gtk_revealer_set_reveal_child (self->stale_revealer, FALSE);
+      return;
+    }
+
+  now = g_date_time_new_now_utc ();
+  age = rd_ui_format_age (rd_tenant_sync_get_synced_at (self->sync), now);
+  /* The age starts with a capital for the cards ("Yesterday"); inside a
+   * sentence it reads in lower case. */
+  lower = g_utf8_strdown (age, -1);
+  if (self->sync_cancellable != NULL)
+    /* Translators: the placeholder is an age such as "3 hours ago". */
+    text = g_strdup_printf (_("Showing the devices as synced %s. Refreshing…"), lower);
+  else
+    /* Translators: the placeholder is an age such as "3 hours ago". */
+    text = g_strdup_printf (_("Showing the devices as synced %s; they may be out of date."),
+                            lower);
+
+  gtk_label_set_label (self->stale_label, text);
+  gtk_revealer_set_reveal_child (self->stale_revealer, TRUE);
+}
+
+static void
+show_notes (RdWindow *self)
+{
+  const char *const *notes = self->sync != NULL ? rd_tenant_sync_get_notes (self->sync) : NULL;
+  g_autofree char *text = NULL;
+
+  if (notes == NULL || notes[0] == NULL)
+    {
+      gtk_revealer_set_reveal_child (self->notes_revealer, FALSE);
+      return;
+    }
+
+  text = g_strjoinv ("\n", (char **) notes);
+  gtk_label_set_label (self->notes_label, text);
+  gtk_revealer_set_reveal_child (self->notes_revealer, TRUE);
+}
+
+static void
+dismiss_notes_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  RdWindow *self = RD_WINDOW (widget);
+
+  gtk_revealer_set_reveal_child (self->notes_revealer, FALSE);
+}
+
+/* A reimage plan's way to the USB keys view: win.prepare-usb-key with the
+ * device id. */
+static void
+prepare_usb_key_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  RdWindow *self = RD_WINDOW (widget);
+  RdDevice *device = self->board != NULL
+    ? rd_board_lookup_device (self->board, g_variant_get_string (parameter, NULL)) : NULL;
+  RdPlan *plan = device != NULL ? rd_board_get_plan (self->board, device) : NULL;
+
+  if (plan == NULL)
+    return;
+
+  rd_usb_keys_view_prepare_for_plan (self->usb_keys_view, plan);
+  adw_view_stack_set_visible_child_name (self->view_stack, "usb-keys");
+}
+
+static void
+copy_text_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), g_variant_get_string (parameter, NULL));
+}
+
+/* A failure from Graph, with its request-id to copy for a support case. */
+static void
+show_graph_error (RdWindow     *self,
+                  const char   *message,
+                  const GError *error)
+{
+  const char *request_id = NULL;
+  g_autofree char *title = NULL;
+  AdwToast *toast;
+
+  if (error->domain == RD_GRAPH_ERROR)
+    request_id = rd_graph_error_get_request_id (error);
+
+  if (request_id == NULL)
+    {
+      show_error (self, message);
+      return;
+    }
+
+  /* Translators: an error message, then the request-id Microsoft support asks for. */
+  title = g_markup_printf_escaped (_("%s (request ID %s)"), message, request_id);
+  toast = adw_toast_new (title);
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  adw_toast_set_timeout (toast, 0);
+  adw_toast_set_button_label (toast, _("_Copy Request ID"));
+  adw_toast_set_action_name (toast, "win.copy-text");
+  adw_toast_set_action_target_value (toast, g_variant_new_string (request_id));
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+show_info (RdWindow   *self,
+           const char *message)
+{
+  g_autofree char *title = g_markup_escape_text (message, -1);
+
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (title));
+}
+
+/* Sync */
+
+static void
+update_refresh_button (RdWindow *self)
+{
+  gboolean busy = self->sync_cancellable != NULL;
+  g_autofree char *tooltip = NULL;
+
+  gtk_stack_set_visible_child_name (self->refresh_stack, busy ? "busy" : "idle");
+  gtk_spinner_set_spinning (self->refresh_spinner, busy);
+
+  if (!busy)
+    tooltip = g_strdup (_("Refresh"));
+  else if (self->sync != NULL && rd_tenant_sync_get_phase (self->sync) == RD_SYNC_PHASE_JOINING)
+    tooltip = g_strdup (_("Putting the inventory together… Click to stop."));
+  else
+    {
+      guint n = self->sync != NULL ? rd_tenant_sync_get_devices_loaded (self->sync) : 0;
+
+      tooltip = g_strdup_printf (ngettext ("Loading devices: %u loaded… Click to stop.",
+                                           "Loading devices: %u loaded… Click to stop.", n),
+                                 n);
+    }
+
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->refresh_button), tooltip);
+}
+
+static void
+set_sync (RdWindow     *self,
+          RdTenantSync *sync)
+{
+  if (self->sync == sync)
+    return;
+
+  if (self->sync != NULL)
+    g_signal_handlers_disconnect_by_data (self->sync, self);
+  g_set_object (&self->sync, sync);
+  if (sync != NULL)
+    {
+      g_signal_connect_object (sync, "notify::phase", G_CALLBACK (update_refresh_button), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (sync, "notify::devices-loaded",
+                               G_CALLBACK (update_refresh_button), self, G_CONNECT_SWAPPED);
+    }
+}
+
+static void check_interrupted_plans (RdWindow *self);
+
+static void
+on_sync_run_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(RdWindow) self = user_data;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GError) error = NULL;
+
+  devices = rd_tenant_sync_run_finish (RD_TENANT_SYNC (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  g_clear_object (&self->sync_cancellable);
+  update_refresh_button (self);
+
+  if (devices == NULL)
+    {
+      g_autofree char *message = NULL;
+
+      /* Translators: the placeholder says why, and what to do. */
+      message = g_strdup_printf (_("The devices could not be loaded: %s"), error->message);
+      show_graph_error (self, message, error);
+      update_stale_notice (self);
+      return;
+    }
+
+  if (self->board != NULL)
+    rd_board_set_devices (self->board, devices);
+  update_stale_notice (self);
+  show_notes (self);
+  check_interrupted_plans (self);
+}
+
+static void
+start_refresh (RdWindow *self)
+{
+  RdTenantSync *sync;
+
+  if (self->session == NULL || !rd_session_get_connected (self->session))
+    return;
+
+  sync = rd_session_get_sync (self->session);
+  set_sync (self, sync);
+  self->sync_cancellable = g_cancellable_new ();
+  update_refresh_button (self);
+  update_stale_notice (self);
+
+  rd_tenant_sync_run_async (sync, self->sync_cancellable, on_sync_run_cb, g_object_ref (self));
+}
+
+static void
+refresh_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  RdWindow *self = RD_WINDOW (widget);
+
+  /* A second click stops the refresh under way. */
+  if (self->sync_cancellable != NULL)
+    {
+      g_cancellable_cancel (self->sync_cancellable);
+      g_clear_object (&self->sync_cancellable);
+      update_refresh_button (self);
+      update_stale_notice (self);
+      return;
+    }
+
+  start_refresh (self);
+}
+
+static void
+on_load_cache_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(RdWindow) self = user_data;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(GError) error = NULL;
+
+  devices = rd_tenant_sync_load_cache_finish (RD_TENANT_SYNC (source), result, NULL, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (devices != NULL && self->board != NULL)
+    {
+      rd_board_set_devices (self->board, devices);
+      check_interrupted_plans (self);
+    }
+  else if (error != NULL)
+    g_debug ("No usable inventory cache: %s", error->message);
+
+  start_refresh (self);
+}
+
+/* Plans interrupted while sending */
+
+static void ask_next_interrupted (RdWindow *self);
+static void follow_plan (RdWindow *self,
+                         RdPlan   *plan);
+
+static void
+on_interrupted_dialog_response_cb (AdwMessageDialog *dialog,
+                                   const char       *response,
+                                   RdWindow         *self)
+{
+  RdPlan *plan = g_object_get_data (G_OBJECT (dialog), "rd-plan");
+  RdDeviceActions *actions = self->session != NULL ? rd_session_get_actions (self->session) : NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean was_sent;
+
+  if (actions == NULL)
+    return;
+
+  if (g_strcmp0 (response, "sent") == 0)
+    was_sent = TRUE;
+  else if (g_strcmp0 (response, "not-sent") == 0)
+    was_sent = FALSE;
+  else
+    {
+      /* Asked again at the next start; the plan stays "sending", and Run
+       * stays off for it. */
+      ask_next_interrupted (self);
+      return;
+    }
+
+  if (!rd_device_actions_resolve_interrupted (actions, plan, was_sent, &error))
+    show_error (self, error->message);
+  else if (was_sent)
+    follow_plan (self, plan);
+
+  ask_next_interrupted (self);
+}
+
+static void
+ask_next_interrupted (RdWindow *self)
+{
+  g_autoptr(RdPlan) plan = NULL;
+  g_autofree char *heading = NULL;
+  g_autofree char *body = NULL;
+  GtkWidget *dialog;
+
+  if (self->interrupted_dialog != NULL)
+    return;
+
+  plan = g_queue_pop_head (&self->interrupted);
+  if (plan == NULL)
+    return;
+
+  heading = g_strdup_printf (_("Did the Wipe of %s Reach Intune?"), rd_plan_get_device_name (plan));
+  body = g_strdup_printf (_("Recovery Desk was interrupted while it sent the wipe of %s, so it "
+                            "cannot tell whether Intune received it. It will not send it again "
+                            "by itself.\n\nOpen the device in the Intune admin center "
+                            "(Devices › Windows) and look at its device actions, then say "
+                            "what you found."),
+                          rd_plan_get_device_name (plan));
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "later", _("Ask _Later"),
+                                    "not-sent", _("It Was _Not Sent"),
+                                    "sent", _("It Was _Sent"),
+                                    NULL);
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "later");
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "later");
+  gtk_window_set_destroy_with_parent (GTK_WINDOW (dialog), TRUE);
+  g_object_set_data_full (G_OBJECT (dialog), "rd-plan", g_object_ref (plan), g_object_unref);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_interrupted_dialog_response_cb),
+                           self, 0);
+
+  g_set_weak_pointer (&self->interrupted_dialog, ADW_MESSAGE_DIALOG (dialog));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+ask_about_plan (RdWindow *self,
+                RdPlan   *plan)
+{
+  if (g_queue_find (&self->interrupted, plan) == NULL)
+    g_queue_push_tail (&self->interrupted, g_object_ref (plan));
+  ask_next_interrupted (self);
+}
+
+/* Once per session, when the board first has its devices. */
+static void
+check_interrupted_plans (RdWindow *self)
+{
+  RdDeviceActions *actions;
+  g_autoptr(GPtrArray) plans = NULL;
+
+  if (self->checked_interrupted || self->session == NULL)
+    return;
+  actions = rd_session_get_actions (self->session);
+  if (actions == NULL)
+    return;
+
+  self->checked_interrupted = TRUE;
+  plans = rd_device_actions_find_interrupted (actions);
+  for (guint i = 0; i < plans->len; i++)
+    ask_about_plan (self, plans->pdata[i]);
+}
+
+/* Running a plan, for real */
+
+static void
+on_follow_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(RdWindow) self = g_object_get_data (G_OBJECT (user_data), "rd-window");
+  g_autoptr(RdPlan) plan = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+
+  g_object_steal_data (G_OBJECT (plan), "rd-window");
+
+  if (!rd_device_actions_follow_finish (RD_DEVICE_ACTIONS (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Translators: a device name, then why the wipe failed. */
+      message = g_strdup_printf (_("The wipe of %s failed: %s"), rd_plan_get_device_name (plan),
+                                 error->message);
+      show_graph_error (self, message, error);
+      return;
+    }
+
+  message = g_strdup_printf (_("%s was wiped"), rd_plan_get_device_name (plan));
+  show_info (self, message);
+  reload_activity (self);
+}
+
+static void
+follow_plan (RdWindow *self,
+             RdPlan   *plan)
+{
+  RdDeviceActions *actions = rd_session_get_actions (self->session);
+
+  /* The window rides along on the plan, so that the callback can tell
+   * whether it is still there without a closure struct. */
+  g_object_set_data_full (G_OBJECT (plan), "rd-window", g_object_ref (self), g_object_unref);
+  rd_device_actions_follow_async (actions, plan, self->cancellable, on_follow_cb,
+                                  g_object_ref (plan));
+}
+
+static void
+on_run_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(RdWindow) self = g_object_get_data (G_OBJECT (user_data), "rd-window");
+  g_autoptr(RdPlan) plan = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+
+  g_object_steal_data (G_OBJECT (plan), "rd-window");
+
+  if (!rd_device_actions_run_finish (RD_DEVICE_ACTIONS (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+
+      if (g_error_matches (error, RD_DEVICE_ACTIONS_ERROR, RD_DEVICE_ACTIONS_ERROR_OUTCOME_UNKNOWN))
+        {
+          ask_about_plan (self, plan);
+          return;
+        }
+
+      message = g_strdup_printf (_("The wipe of %s was not sent: %s"),
+                                 rd_plan_get_device_name (plan), error->message);
+      show_graph_error (self, message, error);
+      return;
+    }
+
+  message = g_strdup_printf (_("Wipe of %s sent to Intune"), rd_plan_get_device_name (plan));
+  show_info (self, message);
+  reload_activity (self);
+  follow_plan (self, plan);
+}
+
+static void
+on_self_run_plan_confirmed_cb (RdWindow *self,
+                               RdPlan   *plan)
+{
+  RdDeviceActions *actions;
+
+  /* A window without a session (a test's board) sends nothing. */
+  if (self->session == NULL)
+    return;
+
+  actions = rd_session_get_actions (self->session);
+  if (actions == NULL)
+    {
+      show_error (self, _("Nothing was sent: Recovery Desk is not connected to Microsoft Graph. "
+                          "Sign in, then run the plan again."));
+      return;
+    }
+
+  /* run_async saves the plan as "sending" before it returns: Run is off
+   * for it from here on. */
+  g_object_set_data_full (G_OBJECT (plan), "rd-window", g_object_ref (self), g_object_unref);
+  rd_device_actions_run_async (actions, plan, self->cancellable, on_run_cb, g_object_ref (plan));
+}
+
+/* Sessions */
+
+static void
+update_account (RdWindow *self)
+{
+  gboolean connected = self->session != NULL && rd_session_get_connected (self->session);
+  const char *name = connected ? rd_session_get_display_name (self->session) : NULL;
+  const char *user = connected ? rd_session_get_username (self->session) : NULL;
+  g_autofree char *tenant = NULL;
+
+  if (connected && rd_session_get_demo (self->session) != NULL)
+    tenant = g_strdup (_("Demo tenant"));
+  else if (connected)
+    /* Translators: the placeholder is a tenant ID. */
+    tenant = g_strdup_printf (_("Tenant %s"), rd_session_get_tenant_id (self->session));
+
+  gtk_label_set_label (self->account_name_label, name != NULL ? name : user);
+  gtk_label_set_label (self->account_user_label, user);
+  gtk_widget_set_visible (GTK_WIDGET (self->account_user_label), user != NULL && name != NULL);
+  gtk_label_set_label (self->account_tenant_label, tenant);
+  gtk_widget_set_visible (self->account_box, connected);
+
+  adw_avatar_set_text (self->avatar, name != NULL ? name : user);
+  gtk_stack_set_visible_child_name (self->account_icon_stack, connected ? "avatar" : "menu");
+  adw_view_switcher_title_set_subtitle (self->switcher_title, tenant);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sign-out",
+                                 connected && rd_session_get_demo (self->session) == NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.refresh", connected);
+}
+
+static void
+show_sign_in (RdWindow   *self,
+              const char *error_message)
+{
+  g_autoptr(GError) error = NULL;
+  RdEntraAuth *auth = rd_session_get_auth (self->session, &error);
+
+  gtk_spinner_stop (self->loading_spinner);
+  rd_sign_in_page_set_auth (self->sign_in_page, auth);
+  rd_sign_in_page_reset (self->sign_in_page);
+  rd_sign_in_page_show_error (self->sign_in_page,
+                              error != NULL ? error->message : error_message);
+  gtk_stack_set_visible_child_name (self->main_stack, "sign-in");
+  update_account (self);
+}
+
+/* The session is connected: show its board, the cache first. */
+static void
+open_tenant (RdWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+  RdBoard *board = rd_session_open_board (self->session, &error);
+  RdTenantSync *sync = rd_session_get_sync (self->session);
+
+  if (error != NULL)
+    show_error (self, error->message);
+
+  gtk_spinner_stop (self->loading_spinner);
+  rd_window_set_board (self, board);
+  rd_activity_view_set_audit_log (self->activity_view, rd_session_get_audit_log (self->session));
+  set_sync (self, sync);
+  update_account (self);
+  gtk_stack_set_visible_child_name (self->main_stack, "content");
+
+  rd_tenant_sync_load_cache_async (sync, self->cancellable, on_load_cache_cb, g_object_ref (self));
+}
+
+static void
+connect_with_auth (RdWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!rd_session_connect_with_auth (self->session, &error))
+    {
+      show_sign_in (self, error->message);
+      return;
+    }
+
+  open_tenant (self);
+}
+
+static void
+on_restore_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(RdWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!rd_entra_auth_restore_finish (RD_ENTRA_AUTH (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+
+      /* No saved sign-in is the first run, not an error. */
+      show_sign_in (self, g_error_matches (error, RD_AUTH_ERROR, RD_AUTH_ERROR_NOT_SIGNED_IN)
+                            ? NULL : error->message);
+      return;
+    }
+
+  connect_with_auth (self);
+}
+
+static RdSession *
+new_session_from_settings (RdWindow  *self,
+                           GError   **error)
+{
+  g_autofree char *cloud = g_settings_get_string (self->settings, "cloud");
+  g_autofree char *graph_endpoint = g_settings_get_string (self->settings, "graph-endpoint");
+  g_autofree char *login_endpoint = g_settings_get_string (self->settings, "login-endpoint");
+  g_autofree char *tenant = g_settings_get_string (self->settings, "tenant");
+  g_autofree char *client_id = g_settings_get_string (self->settings, "client-id");
+
+  return rd_session_new (cloud, graph_endpoint, login_endpoint, tenant, client_id, error);
+}
+
+static void
+close_session (RdWindow *self)
+{
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  if (self->sync_cancellable != NULL)
+    g_cancellable_cancel (self->sync_cancellable);
+  g_clear_object (&self->sync_cancellable);
+  g_queue_clear_full (&self->interrupted, g_object_unref);
+  if (self->interrupted_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->interrupted_dialog));
+  self->checked_interrupted = FALSE;
+  set_sync (self, NULL);
+  g_clear_object (&self->session);
+}
+
+static void
+sign_out_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  RdWindow *self = RD_WINDOW (widget);
+  RdEntraAuth *auth;
+
+  if (self->session == NULL || (auth = rd_session_get_auth (self->session, NULL)) == NULL)
+    return;
+
+  /* Forgetting the tokens needs no answer: the window moves on at once. */
+  rd_entra_auth_sign_out_async (auth, NULL, NULL, NULL);
+  rd_window_open_session (self, NULL);
+}
+
 /* Callbacks */
+
+static void
+on_sign_in_page_signed_in_cb (RdSignInPage *page,
+                              RdWindow     *self)
+{
+  connect_with_auth (self);
+}
+
+static void
+on_sign_in_page_explore_demo_cb (RdSignInPage *page,
+                                 RdWindow     *self)
+{
+  g_autoptr(RdSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+
+  session = rd_session_new_demo (0, NULL, &error);
+  if (session == NULL)
+    {
+      /* Translators: the placeholder says why. */
+      g_autofree char *message = g_strdup_printf (_("The demo tenant could not start: %s"),
+                                                  error->message);
+
+      rd_sign_in_page_show_error (page, message);
+      return;
+    }
+
+  rd_window_open_session (self, session);
+}
+
+static void
+on_view_stack_notify_visible_child_cb (AdwViewStack *stack,
+                                       GParamSpec   *pspec,
+                                       RdWindow     *self)
+{
+  const char *name = adw_view_stack_get_visible_child_name (stack);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->search_entry), g_strcmp0 (name, "board") == 0);
+  if (g_strcmp0 (name, "activity") == 0)
+    reload_activity (self);
+}
 
 static void
 on_search_entry_search_changed_cb (GtkSearchEntry *entry,
@@ -426,6 +1147,77 @@ focus_search_cb (GtkWidget *widget,
   return gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
 }
 
+/* Views */
+
+/* Shows @device's card on the board, for the BitLocker view's rows. */
+static void
+on_bitlocker_view_show_device_cb (RdBitlockerView *view,
+                                  RdDevice        *device,
+                                  RdWindow        *self)
+{
+  RdLaneView *lanes[] = { self->inventory_lane, self->break_fix_lane, self->reuse_lane };
+  RdLane lane;
+  GListModel *model;
+  guint n;
+
+  if (self->board == NULL)
+    return;
+
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+  rd_lane_view_set_search (self->inventory_lane, "");
+  adw_view_stack_set_visible_child_name (self->view_stack, "board");
+
+  lane = rd_board_get_device_lane (self->board, device);
+  if ((guint) lane >= G_N_ELEMENTS (lanes))
+    return;
+
+  model = G_LIST_MODEL (rd_lane_view_get_selection (lanes[lane]));
+  n = g_list_model_get_n_items (model);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(RdDevice) item = g_list_model_get_item (model, i);
+
+      if (item == device)
+        {
+          gtk_selection_model_select_item (GTK_SELECTION_MODEL (model), i, TRUE);
+          break;
+        }
+    }
+}
+
+/* The views other than the board, each in its own widget. */
+static void
+add_views (RdWindow *self)
+{
+  AdwViewStackPage *page;
+
+  self->bitlocker_view = RD_BITLOCKER_VIEW (rd_bitlocker_view_new ());
+  page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->bitlocker_view),
+                                    "bitlocker", _("BitLocker"));
+  adw_view_stack_page_set_icon_name (page, "channel-secure-symbolic");
+  g_signal_connect_object (self->bitlocker_view, "show-device",
+                           G_CALLBACK (on_bitlocker_view_show_device_cb), self, 0);
+
+  self->usb_keys_view = RD_USB_KEYS_VIEW (rd_usb_keys_view_new ());
+  page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->usb_keys_view),
+                                    "usb-keys", _("USB Keys"));
+  adw_view_stack_page_set_icon_name (page, "drive-removable-media-symbolic");
+
+  self->activity_view = RD_ACTIVITY_VIEW (rd_activity_view_new ());
+  page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->activity_view),
+                                    "activity", _("Activity"));
+  adw_view_stack_page_set_icon_name (page, "document-open-recent-symbolic");
+}
+
+static void
+restore_last_view (RdWindow *self)
+{
+  g_autofree char *last_view = g_settings_get_string (self->settings, "last-view");
+
+  if (adw_view_stack_get_child_by_name (self->view_stack, last_view) != NULL)
+    adw_view_stack_set_visible_child_name (self->view_stack, last_view);
+}
+
 /* GObject overrides */
 
 static gboolean
@@ -436,13 +1228,26 @@ rd_window_close_request (GtkWindow *window)
   return GTK_WINDOW_CLASS (rd_window_parent_class)->close_request (window);
 }
 
+/* gtk_window_destroy() unrealizes the window but does not dispose it while
+ * a callback still holds it: the session's work stops here, so that those
+ * callbacks return and let it go. */
+static void
+rd_window_unrealize (GtkWidget *widget)
+{
+  close_session (RD_WINDOW (widget));
+
+  GTK_WIDGET_CLASS (rd_window_parent_class)->unrealize (widget);
+}
+
 static void
 rd_window_dispose (GObject *object)
 {
   RdWindow *self = (RdWindow *) object;
 
+  close_session (self);
   g_clear_weak_pointer (&self->move_toast);
   g_clear_weak_pointer (&self->run_dialog);
+  g_clear_weak_pointer (&self->interrupted_dialog);
   self->pane_lane = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), RD_TYPE_WINDOW);
   g_clear_object (&self->settings);
@@ -460,6 +1265,7 @@ rd_window_class_init (RdWindowClass *klass)
 
   object_class->dispose = rd_window_dispose;
   window_class->close_request = rd_window_close_request;
+  widget_class->unrealize = rd_window_unrealize;
 
   /**
    * RdWindow::run-plan-confirmed:
@@ -477,10 +1283,20 @@ rd_window_class_init (RdWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "board.move-devices", "(ass)",
                                    move_devices_action);
   gtk_widget_class_install_action (widget_class, "board.undo-move", "a(sss)", undo_move_action);
+  gtk_widget_class_install_action (widget_class, "win.refresh", NULL, refresh_action);
+  gtk_widget_class_install_action (widget_class, "win.sign-out", NULL, sign_out_action);
+  gtk_widget_class_install_action (widget_class, "win.dismiss-notes", NULL, dismiss_notes_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-text", "s", copy_text_action);
+  gtk_widget_class_install_action (widget_class, "win.prepare-usb-key", "s",
+                                   prepare_usb_key_action);
   gtk_widget_class_add_binding (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, focus_search_cb, NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "win.refresh", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "win.refresh",
+                                       NULL);
 
   g_type_ensure (RD_TYPE_LANE_VIEW);
   g_type_ensure (RD_TYPE_PLAN_PANE);
+  g_type_ensure (RD_TYPE_SIGN_IN_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rd-window.ui");
   gtk_widget_class_bind_template_child (widget_class, RdWindow, toast_overlay);
@@ -490,11 +1306,34 @@ rd_window_class_init (RdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RdWindow, break_fix_lane);
   gtk_widget_class_bind_template_child (widget_class, RdWindow, reuse_lane);
   gtk_widget_class_bind_template_child (widget_class, RdWindow, plan_pane);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, refresh_button);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, refresh_stack);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, refresh_spinner);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, account_button);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, account_icon_stack);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, avatar);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, account_box);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, account_name_label);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, account_user_label);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, account_tenant_label);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, stale_revealer);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, stale_label);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, notes_revealer);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, notes_label);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, loading_page);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, sign_in_page);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, view_stack);
   gtk_widget_class_bind_template_callback (widget_class, on_search_entry_search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_search_entry_stop_search_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_lane_notify_selected_device_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_plan_pane_notify_device_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_plan_pane_failed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_sign_in_page_signed_in_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_sign_in_page_explore_demo_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_view_stack_notify_visible_child_cb);
 }
 
 static void
@@ -515,6 +1354,15 @@ rd_window_init (RdWindow *self)
 
   if (DEVELOPMENT_BUILD)
     gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
+
+  add_views (self);
+  restore_last_view (self);
+
+  gtk_popover_menu_add_child (GTK_POPOVER_MENU (gtk_menu_button_get_popover (self->account_button)),
+                              self->account_box, "account");
+  g_signal_connect (self, "run-plan-confirmed", G_CALLBACK (on_self_run_plan_confirmed_cb), NULL);
+  update_account (self);
+  update_refresh_button (self);
 }
 
 RdWindow *
@@ -554,6 +1402,8 @@ rd_window_set_board (RdWindow *self,
   rd_lane_view_set_board (self->break_fix_lane, board);
   rd_lane_view_set_board (self->reuse_lane, board);
   rd_plan_pane_set_board (self->plan_pane, board);
+  rd_bitlocker_view_set_board (self->bitlocker_view, board);
+  rd_usb_keys_view_set_board (self->usb_keys_view, board);
 }
 
 RdBoard *
@@ -579,4 +1429,99 @@ rd_window_show_toast (RdWindow   *self,
   g_return_if_fail (message != NULL);
 
   show_error (self, message);
+}
+
+RdSession *
+rd_window_get_session (RdWindow *self)
+{
+  g_return_val_if_fail (RD_IS_WINDOW (self), NULL);
+
+  return self->session;
+}
+
+/**
+ * rd_window_open_session:
+ * @session: (nullable): the session to show, such as the demo tenant's;
+ *   %NULL for one made from the settings
+ *
+ * Shows @session: a demo session signs in at once; otherwise a token in
+ * `RECOVERY_DESK_ACCESS_TOKEN` is used, or the saved sign-in restored, or
+ * the sign-in page shown. Then the tenant's board opens with its cached
+ * inventory, and a refresh starts.
+ */
+void
+rd_window_open_session (RdWindow  *self,
+                        RdSession *session)
+{
+  g_autoptr(RdSession) from_settings = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *env_token = g_getenv ("RECOVERY_DESK_ACCESS_TOKEN");
+  RdEntraAuth *auth;
+
+  g_return_if_fail (RD_IS_WINDOW (self));
+  g_return_if_fail (session == NULL || RD_IS_SESSION (session));
+
+  if (session == NULL)
+    {
+      from_settings = new_session_from_settings (self, &error);
+      if (from_settings == NULL)
+        {
+          /* Settings that no longer pass (an endpoint changed by hand):
+           * the defaults still work, and the admin is told what to fix. */
+          g_autofree char *message = g_strdup_printf (_("%s Fix it in Preferences."),
+                                                      error->message);
+
+          from_settings = rd_session_new (NULL, NULL, NULL, NULL, NULL, NULL);
+          show_error (self, message);
+          g_clear_error (&error);
+        }
+      session = from_settings;
+    }
+
+  close_session (self);
+  rd_window_set_board (self, NULL);
+  gtk_revealer_set_reveal_child (self->stale_revealer, FALSE);
+  gtk_revealer_set_reveal_child (self->notes_revealer, FALSE);
+  self->session = g_object_ref (session);
+  self->cancellable = g_cancellable_new ();
+
+  if (rd_session_get_connected (session))
+    {
+      open_tenant (self);
+      return;
+    }
+
+  if (rd_session_get_demo (session) != NULL)
+    {
+      if (!rd_session_connect_demo (session, &error))
+        {
+          show_sign_in (self, error->message);
+          return;
+        }
+      open_tenant (self);
+      return;
+    }
+
+  if (env_token != NULL && *env_token != '\0')
+    {
+      if (!rd_session_connect_with_token (session, env_token, &error))
+        {
+          show_sign_in (self, error->message);
+          return;
+        }
+      open_tenant (self);
+      return;
+    }
+
+  auth = rd_session_get_auth (session, &error);
+  if (auth == NULL)
+    {
+      show_sign_in (self, error->message);
+      return;
+    }
+
+  gtk_spinner_start (self->loading_spinner);
+  gtk_stack_set_visible_child_name (self->main_stack, "loading");
+  update_account (self);
+  rd_entra_auth_restore_async (auth, self->cancellable, on_restore_cb, g_object_ref (self));
 }

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "rd-application.h"
+#include "rd-session.h"
 
 G_BEGIN_DECLS
 
@@ -17,5 +18,9 @@ void      rd_window_set_board  (RdWindow      *self,
                                 RdBoard       *board);
 void      rd_window_show_toast (RdWindow      *self,
                                 const char    *message);
+
+RdSession *rd_window_get_session  (RdWindow  *self);
+void       rd_window_open_session (RdWindow  *self,
+                                   RdSession *session);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include "rd-cli-table.h"
 #include "rd-audit-log.h"
 #include "rd-core-error.h"
+#include "rd-csv.h"
 #include "rd-device-actions.h"
 #include "rd-graph-error.h"
 #include "rd-method.h"
@@ -387,7 +388,7 @@ cmd_sign_in (char **args)
   if (!rd_cli_parse ("sign-in", "", _ ("Sign in to Microsoft Entra ID with a device code."), NULL,
                      &args, &error) ||
       !no_arguments (args, &error) || (session = rd_cli_open_session (&error)) == NULL ||
-      (auth = rd_cli_session_create_auth (session, &error)) == NULL)
+      (auth = rd_session_get_auth (session->session, &error)) == NULL)
     return rd_cli_report_error (error);
 
   rd_entra_auth_begin_device_code_async (auth, session->cancellable, rd_cli_store_result_cb,
@@ -403,7 +404,7 @@ cmd_sign_in (char **args)
     rd_cli_message (_ ("To sign in, open %s and enter the code %s."),
                     rd_entra_device_code_get_verification_uri (code),
                     rd_entra_device_code_get_user_code (code));
-  if (session->demo != NULL)
+  if (rd_session_get_demo (session->session) != NULL)
     rd_cli_message (_ ("The demo tenant approves the sign-in by itself."));
   rd_cli_message (_ ("Waiting for the sign-in… (Ctrl+C to stop)"));
 
@@ -413,18 +414,18 @@ cmd_sign_in (char **args)
   if (!rd_entra_auth_complete_device_code_finish (auth, completed, &error))
     return rd_cli_report_error (error);
 
-  rd_cli_message (_ ("Signed in as %s (%s), tenant %s."),
-                  rd_entra_auth_get_display_name (auth) != NULL
-                    ? rd_entra_auth_get_display_name (auth)
-                    : _ ("unknown name"),
-                  rd_entra_auth_get_username (auth) != NULL ? rd_entra_auth_get_username (auth)
-                                                            : _ ("unknown user"),
-                  rd_entra_auth_get_tenant_id (auth) != NULL ? rd_entra_auth_get_tenant_id (auth)
-                                                             : session->tenant);
+  rd_cli_message (
+    _ ("Signed in as %s (%s), tenant %s."),
+    rd_entra_auth_get_display_name (auth) != NULL ? rd_entra_auth_get_display_name (auth)
+                                                  : _ ("unknown name"),
+    rd_entra_auth_get_username (auth) != NULL ? rd_entra_auth_get_username (auth)
+                                              : _ ("unknown user"),
+    rd_entra_auth_get_tenant_id (auth) != NULL ? rd_entra_auth_get_tenant_id (auth)
+                                               : rd_session_get_tenant (session->session));
 
   /* The demo tenant ends with this command, and its refresh token with it:
    * keeping that in the keyring would only leave a dead sign-in behind. */
-  if (session->demo != NULL)
+  if (rd_session_get_demo (session->session) != NULL)
     {
       g_autoptr (GAsyncResult) signed_out = NULL;
 
@@ -452,7 +453,7 @@ cmd_sign_out (char **args)
                         "and client id."),
                      NULL, &args, &error) ||
       !no_arguments (args, &error) || (session = rd_cli_open_session (&error)) == NULL ||
-      (auth = rd_cli_session_create_auth (session, &error)) == NULL)
+      (auth = rd_session_get_auth (session->session, &error)) == NULL)
     return rd_cli_report_error (error);
 
   rd_entra_auth_sign_out_async (auth, session->cancellable, rd_cli_store_result_cb, &result);
@@ -460,7 +461,7 @@ cmd_sign_out (char **args)
   if (!rd_entra_auth_sign_out_finish (auth, result, &error))
     return rd_cli_report_error (error);
 
-  rd_cli_message (_ ("Signed out of tenant %s."), session->tenant);
+  rd_cli_message (_ ("Signed out of tenant %s."), rd_session_get_tenant (session->session));
   if (g_getenv ("RECOVERY_DESK_ACCESS_TOKEN") != NULL)
     rd_cli_message (_ ("RECOVERY_DESK_ACCESS_TOKEN is still set: unset it too."));
 
@@ -481,15 +482,22 @@ cmd_whoami (char **args)
     return rd_cli_report_error (error);
 
   g_string_append_printf (out, "%s\t%s\n", _ ("Name:"),
-                          session->display_name != NULL ? session->display_name : "");
+                          rd_session_get_display_name (session->session) != NULL
+                            ? rd_session_get_display_name (session->session)
+                            : "");
   g_string_append_printf (out, "%s\t%s\n", _ ("User:"),
-                          session->username != NULL ? session->username : "");
-  g_string_append_printf (out, "%s\t%s\n", _ ("Tenant:"), session->tenant_id);
+                          rd_session_get_username (session->session) != NULL
+                            ? rd_session_get_username (session->session)
+                            : "");
+  g_string_append_printf (out, "%s\t%s\n", _ ("Tenant:"),
+                          rd_session_get_tenant_id (session->session));
   g_string_append_printf (
     out, "%s\t%s\n", _ ("Cloud:"),
-    session->demo != NULL ? "demo" : rd_cloud_kind_to_string (rd_cloud_get_kind (session->cloud)));
+    rd_session_get_demo (session->session) != NULL
+      ? "demo"
+      : rd_cloud_kind_to_string (rd_cloud_get_kind (rd_session_get_cloud (session->session))));
   g_string_append_printf (out, "%s\t%s\n", _ ("Graph:"),
-                          rd_graph_client_get_base_url (session->client));
+                          rd_graph_client_get_base_url (rd_session_get_client (session->session)));
   rd_cli_write (out->str);
 
   return RD_CLI_EXIT_OK;
@@ -607,14 +615,12 @@ cmd_devices (char **args)
   return RD_CLI_EXIT_OK;
 }
 
-/* Whether the device's BitLocker state lets its drive go to a new user: a
- * drive known to be encrypted, with a recovery key known to be escrowed in
- * Entra ID. Anything unknown is not ready, as the Reuse checks see it. */
+/* Whether the device's BitLocker state lets its drive go to a new user, as
+ * the app's BitLocker view sees it: anything unknown is not ready. */
 static gboolean
 bitlocker_ready (RdDevice *device)
 {
-  return rd_device_get_encrypted (device) == RD_TRISTATE_YES &&
-         rd_device_get_escrowed_keys (device) > 0;
+  return rd_device_get_bitlocker_ready (device) == RD_TRISTATE_YES;
 }
 
 static const char *
@@ -700,6 +706,7 @@ cmd_bitlocker (char **args)
   g_autoptr (GError) error = NULL;
   g_autoptr (RdCliTable) table = rd_cli_table_new ();
   g_autoptr (JsonArray) array = json_array_new ();
+  g_autoptr (GListStore) listed = g_list_store_new (RD_TYPE_DEVICE);
   RdCliFormat format;
   gboolean for_table;
 
@@ -742,29 +749,28 @@ cmd_bitlocker (char **args)
           continue;
         }
 
+      /* CSV comes from the writer the app's export uses, so both agree. */
+      if (!for_table)
+        {
+          g_list_store_append (listed, device);
+          continue;
+        }
+
       rd_cli_table_add_row (table);
       rd_cli_table_add_cell (table, rd_device_get_name (device));
       rd_cli_table_add_cell (table, rd_device_get_user_principal_name (device));
       rd_cli_table_add_cell (table, rd_device_get_os_version (device));
-      if (for_table)
-        rd_cli_table_add_cell (table, rd_cli_tristate_to_string (encrypted));
-      else
-        rd_cli_table_add_cell (table, encrypted == RD_TRISTATE_UNKNOWN ? ""
-                                      : encrypted == RD_TRISTATE_YES   ? "true"
-                                                                       : "false");
+      rd_cli_table_add_cell (table, rd_cli_tristate_to_string (encrypted));
       if (keys >= 0)
         rd_cli_table_take_cell (table, g_strdup_printf ("%d", keys));
       else
-        rd_cli_table_add_cell (table, for_table ? _ ("unknown") : "");
+        rd_cli_table_add_cell (table, _ ("unknown"));
       rd_cli_table_add_cell (table, rd_device_get_tpm_version (device));
       rd_cli_table_add_cell (
         table, readiness_to_string (rd_device_get_encryption_readiness (device), for_table));
       rd_cli_table_take_cell (table,
                               rd_cli_format_time (rd_device_get_last_sync (device), for_table));
-      if (for_table)
-        rd_cli_table_add_cell (table, bitlocker_ready (device) ? _ ("yes") : _ ("no"));
-      else
-        rd_cli_table_add_cell (table, bitlocker_ready (device) ? "true" : "false");
+      rd_cli_table_add_cell (table, bitlocker_ready (device) ? _ ("yes") : _ ("no"));
     }
 
   if (format == RD_CLI_FORMAT_JSON)
@@ -773,6 +779,12 @@ cmd_bitlocker (char **args)
 
       json_node_set_array (root, array);
       write_json (root);
+    }
+  else if (format == RD_CLI_FORMAT_CSV)
+    {
+      g_autofree char *csv = rd_csv_format_bitlocker (G_LIST_MODEL (listed));
+
+      rd_cli_write (csv);
     }
   else
     write_table (table, format);
@@ -848,11 +860,11 @@ cmd_audit (char **args)
     { NULL },
   };
   g_autoptr (RdCliSession) session = NULL;
-  g_autoptr (RdAuditLog) log = NULL;
   g_autoptr (GListModel) model = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (RdCliTable) table = rd_cli_table_new ();
   g_autoptr (JsonArray) array = json_array_new ();
+  g_autoptr (GListStore) listed = g_list_store_new (RD_TYPE_AUDIT_ENTRY);
   const char *tenant = NULL;
   RdCliFormat format;
   gboolean for_table;
@@ -867,14 +879,12 @@ cmd_audit (char **args)
       (session = rd_cli_open_session (&error)) == NULL)
     return rd_cli_report_error (error);
 
-  /* The log is a local file: reading it needs no sign-in. */
-  if (session->demo != NULL)
-    tenant = rd_demo_tenant_get_tenant_id (session->demo);
-  else if (g_uuid_string_is_valid (session->tenant))
-    tenant = session->tenant;
+  /* The log is a local file: reading it needs no sign-in. The tenant is
+   * the demo's, or a tenant id given with --tenant. */
+  if (rd_session_resolve_tenant_id (session->session))
+    tenant = rd_session_get_tenant_id (session->session);
 
-  log = rd_audit_log_new_default ();
-  model = rd_audit_log_read (log, &n_skipped, &error);
+  model = rd_audit_log_read (rd_session_get_audit_log (session->session), &n_skipped, &error);
   if (model == NULL)
     return rd_cli_report_error (error);
   if (n_skipped > 0)
@@ -908,6 +918,12 @@ cmd_audit (char **args)
           continue;
         }
 
+      if (!for_table)
+        {
+          g_list_store_append (listed, entry);
+          continue;
+        }
+
       rd_cli_table_add_row (table);
       rd_cli_table_take_cell (table,
                               rd_cli_format_time (rd_audit_entry_get_time (entry), for_table));
@@ -932,6 +948,12 @@ cmd_audit (char **args)
 
       json_node_set_array (root, array);
       write_json (root);
+    }
+  else if (format == RD_CLI_FORMAT_CSV)
+    {
+      g_autofree char *csv = rd_csv_format_audit (G_LIST_MODEL (listed));
+
+      rd_cli_write (csv);
     }
   else
     write_table (table, format);

@@ -125,7 +125,8 @@ describe_request (RdCliSession  *session,
   if (!rd_device_actions_describe_request (plan, method, &path, body))
     return FALSE;
 
-  *url = g_strconcat (rd_graph_client_get_base_url (session->client), path, NULL);
+  *url = g_strconcat (rd_graph_client_get_base_url (rd_session_get_client (session->session)), path,
+                      NULL);
   return TRUE;
 }
 
@@ -496,7 +497,7 @@ plan_show (char **args)
     return rd_cli_report_error (error);
 
   /* The URL is the client's: with --cached, the one a connection would use. */
-  if (session->client == NULL && !rd_cli_session_connect (session, &error))
+  if (!rd_cli_session_connect (session, &error))
     return rd_cli_report_error (error);
 
   method = rd_plan_get_method (plan);
@@ -661,12 +662,13 @@ report_sent (RdPlan *plan)
 static void
 report_demo_wipes (RdCliSession *session)
 {
+  RdDemoTenant *demo = rd_session_get_demo (session->session);
   g_autoptr (GPtrArray) wipes = NULL;
 
-  if (session->demo == NULL)
+  if (demo == NULL)
     return;
 
-  wipes = rd_demo_tenant_dup_wipe_requests (session->demo);
+  wipes = rd_demo_tenant_dup_wipe_requests (demo);
   rd_cli_message (g_dngettext (GETTEXT_PACKAGE, "The demo tenant received %u wipe request.",
                                "The demo tenant received %u wipe requests.", wipes->len),
                   wipes->len);
@@ -674,17 +676,13 @@ report_demo_wipes (RdCliSession *session)
 
 static int
 send_plans (RdCliSession *session,
-            RdBoard      *board,
             GPtrArray    *plans)
 {
-  g_autoptr (RdAuditLog) audit_log = rd_audit_log_new_default ();
-  g_autoptr (RdDeviceActions) actions = NULL;
+  /* The actions work on the session's board, the one the plans are on. */
+  RdDeviceActions *actions = rd_session_get_actions (session->session);
   g_autoptr (GPtrArray) errors = NULL;
   g_autoptr (GError) error = NULL;
   int status = RD_CLI_EXIT_OK;
-
-  actions = rd_device_actions_new (session->client, board, audit_log, session->username,
-                                   session->tenant_id);
 
   if (plans->len == 1)
     {
@@ -856,7 +854,7 @@ plan_run (char **args)
       return status;
     }
 
-  return send_plans (session, board, plans);
+  return send_plans (session, plans);
 }
 
 /* plan */

@@ -2,10 +2,7 @@
 #pragma once
 
 #include "rd-board.h"
-#include "rd-cloud.h"
-#include "rd-demo-tenant.h"
-#include "rd-entra-auth.h"
-#include "rd-graph-client.h"
+#include "rd-session.h"
 
 G_BEGIN_DECLS
 
@@ -24,32 +21,19 @@ typedef struct
 
 void          rd_cli_options_clear            (RdCliOptions   *options);
 
-/* What a command works with: the cloud and sign-in settings, the demo tenant
- * when there is one, and once connected, a Graph client and who is signed
- * in. Not a GObject: one lives for one command. */
+/* What a command works with: the tenant's RdSession (shared with the app),
+ * and how this command reports. Not a GObject: one lives for one command. */
 typedef struct
 {
-  RdCloud *cloud;
-  char *tenant;
-  char *client_id;
-  RdDemoTenant *demo;
+  RdSession *session;
   GCancellable *cancellable;
   gboolean report_inventory; /* say how many devices were left out */
-
-  RdEntraAuth *auth;
-  RdTokenSource *token_source;
-  RdGraphClient *client;
-  char *tenant_id;
-  char *username;
-  char *display_name;
 } RdCliSession;
 
 RdCliSession *rd_cli_session_new              (const RdCliOptions *options,
                                                GError            **error);
 void          rd_cli_session_free             (RdCliSession       *self);
 
-RdEntraAuth  *rd_cli_session_create_auth      (RdCliSession       *self,
-                                               GError            **error);
 gboolean      rd_cli_session_connect          (RdCliSession       *self,
                                                GError            **error);
 gboolean      rd_cli_session_resolve_tenant   (RdCliSession       *self,

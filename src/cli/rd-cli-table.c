@@ -7,6 +7,7 @@
 
 #include "rd-cli-table.h"
 #include "rd-cli.h"
+#include "rd-csv.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -224,51 +225,16 @@ rd_cli_table_to_text (RdCliTable *self)
   return g_string_free (out, FALSE);
 }
 
-/**
- * rd_cli_csv_field:
- *
- * Returns: (transfer full): @text as one RFC 4180 field: in double quotes,
- *   with its double quotes doubled, when it holds a comma, a double quote,
- *   a line break, or leading or trailing space
- */
-char *
-rd_cli_csv_field (const char *text)
-{
-  GString *s;
-  size_t len = strlen (text);
-
-  if (strpbrk (text, ",\"\r\n") == NULL &&
-      (len == 0 || (!g_ascii_isspace (text[0]) && !g_ascii_isspace (text[len - 1]))))
-    return g_strdup (text);
-
-  s = g_string_sized_new (len + 2);
-  g_string_append_c (s, '"');
-  for (const char *p = text; *p != '\0'; p++)
-    {
-      if (*p == '"')
-        g_string_append_c (s, '"');
-      g_string_append_c (s, *p);
-    }
-  g_string_append_c (s, '"');
-
-  return g_string_free (s, FALSE);
-}
-
 static void
 append_csv_record (GString   *out,
                    GPtrArray *cells,
                    guint      n_columns)
 {
-  for (guint i = 0; i < n_columns; i++)
-    {
-      g_autofree char *field = rd_cli_csv_field (i < cells->len ? g_ptr_array_index (cells, i)
-                                                                : "");
+  g_autofree const char **fields = g_new0 (const char *, n_columns);
 
-      if (i > 0)
-        g_string_append_c (out, ',');
-      g_string_append (out, field);
-    }
-  g_string_append (out, "\r\n");
+  for (guint i = 0; i < n_columns && i < cells->len; i++)
+    fields[i] = g_ptr_array_index (cells, i);
+  rd_csv_append_record (out, fields, n_columns);
 }
 
 /**

@@ -35,7 +35,6 @@ char       *rd_cli_table_to_text      (RdCliTable   *self);
 char       *rd_cli_table_to_csv       (RdCliTable   *self);
 
 int         rd_cli_display_width      (const char   *text);
-char       *rd_cli_csv_field          (const char   *text);
 char       *rd_cli_json_to_string     (JsonNode     *node);
 void        rd_cli_write              (const char   *text);
 

@@ -583,6 +583,50 @@ rd_board_transition_plan (RdBoard      *self,
 }
 
 /**
+ * rd_board_record_usb_key:
+ * @plan: a reimage plan on the board, ready
+ * @image_name: the image written to the key
+ * @image_sha256: its SHA-256, in hex, as the key was verified against
+ * @drive_serial: the key's serial number
+ *
+ * Records a verified USB key in @plan, which goes to usb-prepared, and saves the plans before
+ * returning. When the save fails the plan keeps its old state and key, as on disk.
+ */
+gboolean
+rd_board_record_usb_key (RdBoard     *self,
+                         RdPlan      *plan,
+                         const char  *image_name,
+                         const char  *image_sha256,
+                         const char  *drive_serial,
+                         GError     **error)
+{
+  g_autofree char *old_name = NULL;
+  g_autofree char *old_sha256 = NULL;
+  g_autofree char *old_serial = NULL;
+  RdPlanState old_state;
+
+  g_return_val_if_fail (RD_IS_BOARD (self), FALSE);
+  g_return_val_if_fail (RD_IS_PLAN (plan), FALSE);
+  g_return_val_if_fail (g_hash_table_lookup (self->plans, rd_plan_get_device_id (plan)) == plan,
+                        FALSE);
+
+  old_state = rd_plan_get_state (plan);
+  old_name = g_strdup (rd_plan_get_usb_image_name (plan));
+  old_sha256 = g_strdup (rd_plan_get_usb_image_sha256 (plan));
+  old_serial = g_strdup (rd_plan_get_usb_drive_serial (plan));
+  if (!rd_plan_record_usb_key (plan, image_name, image_sha256, drive_serial, error))
+    return FALSE;
+
+  if (!save (self, error))
+    {
+      _rd_plan_restore_usb_key (plan, old_state, old_name, old_sha256, old_serial);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
  * rd_board_evaluate:
  *
  * Returns: (transfer full): the readiness checks of the device for its

@@ -42,6 +42,12 @@ gboolean    rd_board_transition_plan (RdBoard      *self,
                                       GError      **error);
 GListModel *rd_board_evaluate        (RdBoard      *self,
                                       RdDevice     *device);
+gboolean    rd_board_record_usb_key  (RdBoard      *self,
+                                      RdPlan       *plan,
+                                      const char   *image_name,
+                                      const char   *image_sha256,
+                                      const char   *drive_serial,
+                                      GError      **error);
 gboolean    rd_board_save            (RdBoard      *self,
                                       GError      **error);
 

@@ -53,6 +53,7 @@ RdEncryptionReadiness rd_device_get_encryption_readiness   (RdDevice          *s
 RdWinreState          rd_device_get_winre_state            (RdDevice          *self);
 RdManagementState     rd_device_get_management_state       (RdDevice          *self);
 gboolean              rd_device_has_wipe_pending           (RdDevice          *self);
+RdTristate            rd_device_get_bitlocker_ready        (RdDevice          *self);
 const char           *rd_device_get_search_text            (RdDevice          *self);
 gboolean              rd_device_matches                    (RdDevice          *self,
                                                             const char *const *folded_words);

@@ -7,6 +7,7 @@
 
 #include "rd-core-error.h"
 #include "rd-file-private.h"
+#include "rd-json-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -323,7 +324,10 @@ parse_contents (RdPlanStore *self,
 
   if (!json_parser_load_from_data (parser, contents, (gssize) length, &local_error))
     {
-      *reason_out = g_strdup_printf (_ ("it is not valid JSON: %s"), local_error->message);
+      /* json-glib quotes the offending text, which may be a broken escape. */
+      g_autofree char *message = g_utf8_make_valid (local_error->message, -1);
+
+      *reason_out = g_strdup_printf (_ ("it is not valid JSON: %s"), message);
       return PARSE_CORRUPT;
     }
 
@@ -331,6 +335,11 @@ parse_contents (RdPlanStore *self,
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
       *reason_out = g_strdup (_ ("it does not hold a JSON object"));
+      return PARSE_CORRUPT;
+    }
+  if (!_rd_json_node_is_utf8 (node))
+    {
+      *reason_out = g_strdup (_ ("it is not UTF-8 text"));
       return PARSE_CORRUPT;
     }
   root = json_node_get_object (node);

@@ -527,6 +527,30 @@ _rd_plan_restore_state (RdPlan      *self,
 }
 
 /**
+ * _rd_plan_restore_usb_key:
+ *
+ * Puts back the state and the USB key a plan had before rd_plan_record_usb_key() whose save
+ * failed. Only RdBoard calls it, right after the recording it undoes.
+ */
+void
+_rd_plan_restore_usb_key (RdPlan      *self,
+                          RdPlanState  state,
+                          const char  *image_name,
+                          const char  *image_sha256,
+                          const char  *drive_serial)
+{
+  g_return_if_fail (RD_IS_PLAN (self));
+
+  g_free (self->usb_image_name);
+  self->usb_image_name = g_strdup (image_name);
+  g_free (self->usb_image_sha256);
+  self->usb_image_sha256 = g_strdup (image_sha256);
+  g_free (self->usb_drive_serial);
+  self->usb_drive_serial = g_strdup (drive_serial);
+  _rd_plan_restore_state (self, state);
+}
+
+/**
  * rd_plan_is_editable:
  *
  * Returns: whether nothing has been done for the plan yet, so its method may

@@ -5,6 +5,8 @@
 
 #include "rd-device-mapper.h"
 
+#include "rd-device-private.h"
+
 #include <string.h>
 
 typedef struct
@@ -114,6 +116,24 @@ flags_contain (const char *flags,
 }
 
 /**
+ * rd_device_mapper_winre_state_from_string:
+ * @advanced_bitlocker_states: (nullable): advancedBitLockerStates as Graph
+ *   writes it, one comma-separated string
+ *
+ * Returns: as rd_device_mapper_winre_state_from_graph()
+ */
+RdWinreState
+rd_device_mapper_winre_state_from_string (const char *advanced_bitlocker_states)
+{
+  if (advanced_bitlocker_states == NULL || *advanced_bitlocker_states == '\0')
+    return RD_WINRE_STATE_UNKNOWN;
+
+  return flags_contain (advanced_bitlocker_states, "windowsRecoveryEnvironmentNotConfigured")
+           ? RD_WINRE_STATE_NOT_CONFIGURED
+           : RD_WINRE_STATE_CONFIGURED;
+}
+
+/**
  * rd_device_mapper_winre_state_from_graph:
  * @advanced_bitlocker_states: (nullable): the member of a
  *   managedDeviceEncryptionState: a flags enum, which Graph writes as one
@@ -133,14 +153,7 @@ rd_device_mapper_winre_state_from_graph (JsonNode *advanced_bitlocker_states)
     return RD_WINRE_STATE_UNKNOWN;
 
   if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    {
-      const char *value = json_node_get_string (node);
-
-      if (*value == '\0')
-        return RD_WINRE_STATE_UNKNOWN;
-      return flags_contain (value, flag) ? RD_WINRE_STATE_NOT_CONFIGURED
-                                         : RD_WINRE_STATE_CONFIGURED;
-    }
+    return rd_device_mapper_winre_state_from_string (json_node_get_string (node));
 
   if (JSON_NODE_HOLDS_ARRAY (node))
     {
@@ -186,18 +199,23 @@ rd_device_mapper_get_string (JsonObject *object,
   return value != NULL && *value != '\0' ? value : NULL;
 }
 
+/* The managed device's own facts, read through @get_string and
+ * @get_boolean from a JsonObject or a page item alike. */
+typedef const char *(*GetString) (gconstpointer source,
+                                  const char   *member);
+typedef gboolean (*GetBoolean) (gconstpointer  source,
+                                const char    *member,
+                                gboolean      *value);
+
 static GDateTime *
-get_date_time (JsonObject *object,
-               const char *member)
+parse_date_time (const char *value,
+                 GTimeZone  *utc)
 {
-  const char *value = rd_device_mapper_get_string (object, member);
-  g_autoptr (GTimeZone) utc = NULL;
   g_autoptr (GDateTime) dt = NULL;
 
   if (value == NULL)
     return NULL;
 
-  utc = g_time_zone_new_utc ();
   dt = g_date_time_new_from_iso8601 (value, utc);
 
   /* Intune writes 0001-01-01T00:00:00Z for "never". */
@@ -207,64 +225,70 @@ get_date_time (JsonObject *object,
   return g_steal_pointer (&dt);
 }
 
-/* Properties for g_object_new_with_properties(): one call per device, as
- * an inventory can hold 100,000 of them. */
-#define MAX_PROPS 24
-
-typedef struct
+static RdDevice *
+device_from (gconstpointer source,
+             GetString     get_string,
+             GetBoolean    get_boolean)
 {
-  const char *names[MAX_PROPS];
-  GValue values[MAX_PROPS];
-  guint n;
-} Props;
+  static GTimeZone *utc;
+  g_autoptr (GDateTime) enrolled = NULL;
+  g_autoptr (GDateTime) last_sync = NULL;
+  RdDeviceFacts facts = { 0 };
+  gboolean encrypted;
 
-static GValue *
-props_add (Props      *props,
-           const char *name,
-           GType       type)
-{
-  GValue *value;
+  facts.id = get_string (source, "id");
+  if (facts.id == NULL)
+    return NULL;
 
-  g_assert (props->n < MAX_PROPS);
-  props->names[props->n] = name;
-  value = &props->values[props->n++];
-  g_value_init (value, type);
+  /* One zone for every date of every device, not one each. */
+  if (g_once_init_enter (&utc))
+    g_once_init_leave (&utc, g_time_zone_new_utc ());
 
-  return value;
+  facts.name = get_string (source, "deviceName");
+  facts.entra_device_id = get_string (source, "azureADDeviceId");
+  facts.serial = get_string (source, "serialNumber");
+  facts.manufacturer = get_string (source, "manufacturer");
+  facts.model = get_string (source, "model");
+  facts.operating_system = get_string (source, "operatingSystem");
+  facts.os_version = get_string (source, "osVersion");
+  facts.user_principal_name = get_string (source, "userPrincipalName");
+  facts.user_display_name = get_string (source, "userDisplayName");
+  facts.management_agent = get_string (source, "managementAgent");
+  facts.enrollment_type = get_string (source, "deviceEnrollmentType");
+  facts.enrolled = enrolled = parse_date_time (get_string (source, "enrolledDateTime"), utc);
+  facts.last_sync = last_sync = parse_date_time (get_string (source, "lastSyncDateTime"), utc);
+  facts.compliance = rd_device_mapper_compliance_from_graph (get_string (source, "complianceState"));
+  facts.owner_type = rd_device_mapper_owner_type_from_graph (
+    get_string (source, "managedDeviceOwnerType"));
+  facts.join_type = rd_device_mapper_join_type_from_graph (get_string (source, "joinType"));
+  facts.management_state = rd_device_mapper_management_state_from_graph (
+    get_string (source, "managementState"));
+  if (get_boolean (source, "isEncrypted", &encrypted))
+    facts.encrypted = encrypted ? RD_TRISTATE_YES : RD_TRISTATE_NO;
+
+  return _rd_device_new_from_facts (&facts);
 }
 
-static void
-props_add_string (Props      *props,
-                  JsonObject *object,
-                  const char *name,
-                  const char *member)
+static const char *
+object_get_string (gconstpointer source,
+                   const char   *member)
 {
-  const char *value = rd_device_mapper_get_string (object, member);
-
-  if (value != NULL)
-    g_value_set_string (props_add (props, name, G_TYPE_STRING), value);
+  return rd_device_mapper_get_string ((JsonObject *) source, member);
 }
 
-static void
-props_add_enum (Props      *props,
-                const char *name,
-                GType       type,
-                int         value)
+static gboolean
+object_get_boolean (gconstpointer  source,
+                    const char    *member,
+                    gboolean      *value)
 {
-  if (value != 0)
-    g_value_set_enum (props_add (props, name, type), value);
-}
+  JsonNode *node = json_object_get_member ((JsonObject *) source, member);
 
-static void
-props_add_date_time (Props      *props,
-                     JsonObject *object,
-                     const char *name,
-                     const char *member)
-{
-  GDateTime *dt = get_date_time (object, member);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return FALSE;
 
-  if (dt != NULL)
-    g_value_take_boxed (props_add (props, name, G_TYPE_DATE_TIME), dt);
+  *value = json_node_get_boolean (node);
+  return TRUE;
 }
 
 /**
@@ -281,55 +305,56 @@ props_add_date_time (Props      *props,
 RdDevice *
 rd_device_mapper_device_from_graph (JsonObject *managed_device)
 {
-  JsonObject *o = managed_device;
-  Props props = { 0 };
-  JsonNode *encrypted;
-  RdDevice *device;
-
   g_return_val_if_fail (managed_device != NULL, NULL);
 
-  if (rd_device_mapper_get_string (o, "id") == NULL)
+  return device_from (managed_device, object_get_string, object_get_boolean);
+}
+
+typedef struct
+{
+  RdGraphPage *page;
+  guint item;
+} PageItem;
+
+static const char *
+page_get_string (gconstpointer source,
+                 const char   *member)
+{
+  const PageItem *item = source;
+
+  return rd_graph_page_get_string (item->page, item->item, member);
+}
+
+static gboolean
+page_get_boolean (gconstpointer  source,
+                  const char    *member,
+                  gboolean      *value)
+{
+  const PageItem *item = source;
+
+  return rd_graph_page_get_boolean (item->page, item->item, member, value);
+}
+
+/**
+ * rd_device_mapper_device_from_page:
+ * @item: the index of a managedDevice on @page
+ *
+ * Like rd_device_mapper_device_from_graph(), for an item of a page read by
+ * RdGraphPage.
+ *
+ * Returns: (transfer full) (nullable): the device, or %NULL when the item
+ *   is not an object or has no id
+ */
+RdDevice *
+rd_device_mapper_device_from_page (RdGraphPage *page,
+                                   guint        item)
+{
+  PageItem source = { page, item };
+
+  g_return_val_if_fail (page != NULL, NULL);
+
+  if (!rd_graph_page_is_object (page, item))
     return NULL;
 
-  props_add_string (&props, o, "id", "id");
-  props_add_string (&props, o, "name", "deviceName");
-  props_add_string (&props, o, "entra-device-id", "azureADDeviceId");
-  props_add_string (&props, o, "serial", "serialNumber");
-  props_add_string (&props, o, "manufacturer", "manufacturer");
-  props_add_string (&props, o, "model", "model");
-  props_add_string (&props, o, "operating-system", "operatingSystem");
-  props_add_string (&props, o, "os-version", "osVersion");
-  props_add_string (&props, o, "user-principal-name", "userPrincipalName");
-  props_add_string (&props, o, "user-display-name", "userDisplayName");
-  props_add_string (&props, o, "management-agent", "managementAgent");
-  props_add_string (&props, o, "enrollment-type", "deviceEnrollmentType");
-  props_add_date_time (&props, o, "enrolled", "enrolledDateTime");
-  props_add_date_time (&props, o, "last-sync", "lastSyncDateTime");
-
-  props_add_enum (
-    &props, "compliance", RD_TYPE_COMPLIANCE,
-    rd_device_mapper_compliance_from_graph (rd_device_mapper_get_string (o, "complianceState")));
-  props_add_enum (&props, "owner-type", RD_TYPE_OWNER_TYPE,
-                  rd_device_mapper_owner_type_from_graph (
-                    rd_device_mapper_get_string (o, "managedDeviceOwnerType")));
-  props_add_enum (
-    &props, "join-type", RD_TYPE_JOIN_TYPE,
-    rd_device_mapper_join_type_from_graph (rd_device_mapper_get_string (o, "joinType")));
-  props_add_enum (&props, "management-state", RD_TYPE_MANAGEMENT_STATE,
-                  rd_device_mapper_management_state_from_graph (
-                    rd_device_mapper_get_string (o, "managementState")));
-
-  encrypted = json_object_get_member (o, "isEncrypted");
-  if (encrypted != NULL && JSON_NODE_HOLDS_VALUE (encrypted) &&
-      json_node_get_value_type (encrypted) == G_TYPE_BOOLEAN)
-    props_add_enum (&props, "encrypted", RD_TYPE_TRISTATE,
-                    json_node_get_boolean (encrypted) ? RD_TRISTATE_YES : RD_TRISTATE_NO);
-
-  device = RD_DEVICE (
-    g_object_new_with_properties (RD_TYPE_DEVICE, props.n, props.names, props.values));
-
-  for (guint i = 0; i < props.n; i++)
-    g_value_unset (&props.values[i]);
-
-  return device;
+  return device_from (&source, page_get_string, page_get_boolean);
 }

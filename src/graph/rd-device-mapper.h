@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rd-device.h"
+#include "rd-graph-page-private.h"
 
 G_BEGIN_DECLS
 
@@ -13,6 +14,8 @@ G_BEGIN_DECLS
  * "unknown". Safe to call from any thread. */
 
 RdDevice              *rd_device_mapper_device_from_graph       (JsonObject *managed_device);
+RdDevice              *rd_device_mapper_device_from_page        (RdGraphPage *page,
+                                                                 guint       item);
 
 RdCompliance           rd_device_mapper_compliance_from_graph   (const char *value);
 RdOwnerType            rd_device_mapper_owner_type_from_graph   (const char *value);
@@ -20,6 +23,7 @@ RdJoinType             rd_device_mapper_join_type_from_graph    (const char *val
 RdManagementState      rd_device_mapper_management_state_from_graph (const char *value);
 RdEncryptionReadiness  rd_device_mapper_readiness_from_graph    (const char *value);
 RdWinreState           rd_device_mapper_winre_state_from_graph  (JsonNode   *advanced_bitlocker_states);
+RdWinreState           rd_device_mapper_winre_state_from_string (const char *advanced_bitlocker_states);
 
 const char            *rd_device_mapper_get_string              (JsonObject *object,
                                                                  const char *member);

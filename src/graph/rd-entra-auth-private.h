@@ -15,4 +15,10 @@ const SecretSchema *rd_entra_auth_get_secret_schema       (void) G_GNUC_CONST;
 void                rd_entra_auth_set_poll_interval_scale (RdEntraAuth *self,
                                                            double       scale);
 
+/* The fuzzers' entry point (fuzz/): a token endpoint answer, read as a
+ * refresh reads it. */
+gboolean            _rd_entra_auth_take_token_response    (RdEntraAuth  *self,
+                                                           GBytes       *body,
+                                                           GError      **error);
+
 G_END_DECLS

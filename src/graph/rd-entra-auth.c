@@ -8,6 +8,7 @@
 
 #include "rd-cloud.h"
 #include "rd-graph-error.h"
+#include "rd-json-private.h"
 #include "rd-jwt.h"
 #include "rd-pkce.h"
 
@@ -433,7 +434,15 @@ member_seconds (JsonObject *object,
   if (json_node_get_value_type (node) == G_TYPE_INT64)
     value = json_node_get_int (node);
   else if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
-    value = (gint64) json_node_get_double (node);
+    {
+      double seconds = json_node_get_double (node);
+
+      /* Converting a double beyond gint64's range is undefined behaviour. */
+      if (seconds >= G_MAXINT)
+        value = G_MAXINT;
+      else if (seconds > 0)
+        value = (gint64) seconds;
+    }
   else if (json_node_get_value_type (node) == G_TYPE_STRING &&
            !g_ascii_string_to_signed (json_node_get_string (node), 10, 0, G_MAXINT, &value, NULL))
     value = fallback;
@@ -616,6 +625,26 @@ request_data_free (RequestData *data)
   g_free (data);
 }
 
+/* The JSON object a login endpoint answer holds, or %NULL. */
+static JsonObject *
+reply_from_body (GBytes *body)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+
+  /* json_parser_load_from_data() refuses NULL, which an empty GBytes has. */
+  if (g_bytes_get_size (body) == 0)
+    return NULL;
+
+  if (!json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+                                   NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+      !_rd_json_node_is_utf8 (root))
+    return NULL;
+
+  return json_object_ref (json_node_get_object (root));
+}
+
 static void
 on_token_request_read_cb (GObject      *object,
                           GAsyncResult *result,
@@ -623,11 +652,10 @@ on_token_request_read_cb (GObject      *object,
 {
   g_autoptr (GTask) task = user_data;
   RequestData *data = g_task_get_task_data (task);
-  g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) body = NULL;
+  JsonObject *reply;
   guint status;
-  JsonNode *root;
 
   body = soup_session_send_and_read_finish (SOUP_SESSION (object), result, &error);
   if (body == NULL)
@@ -644,9 +672,8 @@ on_token_request_read_cb (GObject      *object,
   status = soup_message_get_status (data->message);
   g_debug ("Login endpoint answered HTTP %u", status);
 
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), g_bytes_get_size (body),
-                                   NULL) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  reply = reply_from_body (body);
+  if (reply == NULL)
     {
       g_task_return_new_error (task, RD_GRAPH_ERROR, RD_GRAPH_ERROR_MALFORMED_RESPONSE,
                                _("The sign-in service at %s answered HTTP %u with something that "
@@ -656,8 +683,7 @@ on_token_request_read_cb (GObject      *object,
     }
 
   g_task_set_task_data (task, NULL, NULL);
-  g_task_return_pointer (task, json_object_ref (json_node_get_object (root)),
-                         (GDestroyNotify) json_object_unref);
+  g_task_return_pointer (task, reply, (GDestroyNotify) json_object_unref);
 }
 
 /* POSTs @form (taken) to the endpoint @name; returns the JSON object of the
@@ -2489,4 +2515,49 @@ rd_entra_auth_set_poll_interval_scale (RdEntraAuth *self,
   g_return_if_fail (scale > 0);
 
   self->poll_interval_scale = scale;
+}
+
+/**
+ * _rd_entra_auth_take_token_response:
+ * @body: an answer of the token endpoint
+ *
+ * Reads @body as the answer to a refresh and, when it holds tokens, takes
+ * them (and the claims shown for them), skipping the Secret Service. For the
+ * fuzzers.
+ *
+ * Returns: %FALSE with @error set when @body is an error or malformed
+ */
+gboolean
+_rd_entra_auth_take_token_response (RdEntraAuth  *self,
+                                    GBytes       *body,
+                                    GError      **error)
+{
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (Tokens) tokens = NULL;
+
+  g_return_val_if_fail (RD_IS_ENTRA_AUTH (self), FALSE);
+  g_return_val_if_fail (body != NULL, FALSE);
+
+  reply = reply_from_body (body);
+  if (reply == NULL)
+    {
+      g_set_error (error, RD_GRAPH_ERROR, RD_GRAPH_ERROR_MALFORMED_RESPONSE,
+                   "The answer is not a JSON object");
+      return FALSE;
+    }
+
+  if (member_string (reply, "error") != NULL)
+    {
+      const char *secrets[] = { self->refresh_token, NULL };
+
+      g_propagate_error (error, oauth_error (self, reply, GRANT_REFRESH_TOKEN, secrets));
+      return FALSE;
+    }
+
+  tokens = parse_tokens (reply, error);
+  if (tokens == NULL)
+    return FALSE;
+
+  apply_tokens (self, tokens);
+  return TRUE;
 }

@@ -8,6 +8,8 @@
 #include "rd-cloud.h"
 #include "rd-graph-client-private.h"
 #include "rd-graph-error.h"
+#include "rd-graph-page-private.h"
+#include "rd-json-private.h"
 
 #include <glib/gi18n-lib.h>
 #include <libsoup/soup.h>
@@ -203,6 +205,8 @@ typedef struct
   guint attempt;
   gboolean refreshed;
   gboolean expect_page;
+  gboolean raw_page; /* a 2xx page is read into an RdGraphPage, not a JsonNode */
+  RdGraphPage *page;
   char *client_request_id;
   char *refused_request_id;
   SoupMessage *msg;
@@ -228,6 +232,7 @@ request_data_free (RequestData *data)
   g_free (data->client_request_id);
   g_free (data->refused_request_id);
   g_clear_object (&data->msg);
+  g_clear_pointer (&data->page, rd_graph_page_free);
   g_free (data);
 }
 
@@ -268,6 +273,10 @@ static gboolean
 same_origin (GUri *a,
              GUri *b)
 {
+  /* "https:/path" parses, with no host. */
+  if (g_uri_get_host (a) == NULL || g_uri_get_host (b) == NULL)
+    return FALSE;
+
   return g_ascii_strcasecmp (g_uri_get_scheme (a), g_uri_get_scheme (b)) == 0 &&
          g_ascii_strcasecmp (g_uri_get_host (a), g_uri_get_host (b)) == 0 &&
          g_uri_get_port (a) == g_uri_get_port (b);
@@ -373,6 +382,7 @@ typedef struct
   gboolean expect_page;
   char *request_id;
   char *client_request_id;
+  gboolean raw_page;
 } ParseJob;
 
 static void
@@ -429,13 +439,13 @@ is_page (JsonNode *node)
   return TRUE;
 }
 
-static void
-parse_thread (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
+/* Returns FALSE with @error set, else TRUE with the body (%NULL when empty)
+ * in @node_out. */
+static gboolean
+parse_job (const ParseJob  *job,
+           JsonNode       **node_out,
+           GError         **error)
 {
-  ParseJob *job = task_data;
   g_autoptr (JsonNode) node = NULL;
   g_autoptr (GError) parse_error = NULL;
   gsize size = 0;
@@ -451,32 +461,134 @@ parse_thread (GTask        *task,
       else if (json_parser_load_from_data (parser, data, size, &parse_error) &&
                json_parser_get_root (parser) != NULL)
         node = json_node_ref (json_parser_get_root (parser));
+
+      if (node != NULL && !_rd_json_node_is_utf8 (node))
+        {
+          g_clear_pointer (&node, json_node_unref);
+          g_set_error_literal (&parse_error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
+                               "not UTF-8");
+        }
     }
 
   if (job->status >= 400)
     {
-      g_task_return_error (task, rd_graph_error_new_from_response (job->status, node,
-                                                                   job->request_id,
-                                                                   job->client_request_id));
-      return;
+      g_propagate_error (error, rd_graph_error_new_from_response (job->status, node,
+                                                                  job->request_id,
+                                                                  job->client_request_id));
+      return FALSE;
     }
 
   if (parse_error != NULL)
     {
-      g_autofree char *what = g_strdup_printf (_ ("not valid JSON: %s"), parse_error->message);
+      /* json-glib quotes the offending text, which may be a broken escape. */
+      g_autofree char *message = g_utf8_make_valid (parse_error->message, -1);
+      g_autofree char *what = g_strdup_printf (_ ("not valid JSON: %s"), message);
 
-      g_task_return_error (task, new_malformed_error (job, what));
-      return;
+      g_propagate_error (error, new_malformed_error (job, what));
+      return FALSE;
     }
 
   if (job->expect_page && !is_page (node))
     {
-      g_task_return_error (task, new_malformed_error (job, _ ("a page of results without a "
-                                                              "“value” list")));
+      g_propagate_error (error, new_malformed_error (job, _ ("a page of results without a "
+                                                             "“value” list")));
+      return FALSE;
+    }
+
+  *node_out = g_steal_pointer (&node);
+  return TRUE;
+}
+
+/* A 2xx page of a list, read without json-glib (rd-graph-page.c). */
+static void
+parse_page_thread (GTask    *task,
+                   ParseJob *job)
+{
+  g_autoptr (GError) error = NULL;
+  RdGraphPage *page = rd_graph_page_new (job->bytes, &error);
+
+  if (page == NULL)
+    {
+      g_autofree char *what = NULL;
+
+      if (error->domain == JSON_PARSER_ERROR)
+        what = g_strdup_printf (_ ("not valid JSON: %s"), error->message);
+      else
+        what = g_strdup (_ ("a page of results without a “value” list"));
+      g_task_return_error (task, new_malformed_error (job, what));
       return;
     }
 
-  g_task_return_pointer (task, g_steal_pointer (&node), (GDestroyNotify) json_node_unref);
+  g_task_return_pointer (task, page, (GDestroyNotify) rd_graph_page_free);
+}
+
+static void
+parse_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  ParseJob *job = task_data;
+  JsonNode *node = NULL;
+  GError *error = NULL;
+
+  if (job->raw_page && job->status < 300)
+    {
+      parse_page_thread (task, job);
+      return;
+    }
+
+  if (!parse_job (task_data, &node, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, node, (GDestroyNotify) json_node_unref);
+}
+
+/**
+ * _rd_graph_client_parse_body:
+ * @node_out: (out) (transfer full) (nullable): the body, %NULL when empty
+ *
+ * What the worker thread makes of a response body, for the fuzzers.
+ *
+ * Returns: %FALSE with @error set for an error status or a malformed body
+ */
+gboolean
+_rd_graph_client_parse_body (GBytes      *bytes,
+                             guint        status,
+                             gboolean     expect_page,
+                             const char  *request_id,
+                             const char  *client_request_id,
+                             JsonNode   **node_out,
+                             GError     **error)
+{
+  g_autofree char *request_id_copy = g_strdup (request_id);
+  g_autofree char *client_request_id_copy = g_strdup (client_request_id);
+  ParseJob job = { bytes, status, expect_page, request_id_copy, client_request_id_copy };
+
+  g_return_val_if_fail (bytes != NULL, FALSE);
+  g_return_val_if_fail (node_out != NULL, FALSE);
+
+  *node_out = NULL;
+  return parse_job (&job, node_out, error);
+}
+
+/**
+ * _rd_graph_client_resolve_uri:
+ *
+ * Where a request for @path (or a whole `@odata.nextLink`) would go, for
+ * the fuzzers.
+ *
+ * Returns: (transfer full) (nullable): the address, or %NULL with @error set
+ */
+GUri *
+_rd_graph_client_resolve_uri (RdGraphClient  *self,
+                              const char     *path,
+                              GError        **error)
+{
+  g_return_val_if_fail (RD_IS_GRAPH_CLIENT (self), NULL);
+  g_return_val_if_fail (path != NULL, NULL);
+
+  return resolve_uri (self, path, error);
 }
 
 static void
@@ -490,7 +602,14 @@ on_parsed_cb (GObject      *object,
   g_autoptr (GError) error = NULL;
   SoupMessageHeaders *headers = soup_message_get_response_headers (data->msg);
 
-  node = g_task_propagate_pointer (G_TASK (result), &error);
+  if (data->raw_page && soup_message_get_status (data->msg) < 300)
+    {
+      /* The page waits in the request data for on_list_page_cb(). */
+      g_clear_pointer (&data->page, rd_graph_page_free);
+      data->page = g_task_propagate_pointer (G_TASK (result), &error);
+    }
+  else
+    node = g_task_propagate_pointer (G_TASK (result), &error);
   if (error != NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -517,6 +636,7 @@ parse_response (GTask  *task,
   job->bytes = g_bytes_ref (bytes);
   job->status = soup_message_get_status (data->msg);
   job->expect_page = data->expect_page;
+  job->raw_page = data->raw_page;
   job->request_id = g_strdup (soup_message_headers_get_one (headers, "request-id"));
   job->client_request_id = g_strdup (data->client_request_id);
 
@@ -688,14 +808,15 @@ send_attempt (GTask *task)
 }
 
 static void
-request_internal (RdGraphClient       *self,
-                  const char          *method,
-                  const char          *path,
-                  GBytes              *body,
-                  gboolean             expect_page,
-                  GCancellable        *cancellable,
-                  GAsyncReadyCallback  callback,
-                  gpointer             user_data)
+request_page_or_node (RdGraphClient       *self,
+                      const char          *method,
+                      const char          *path,
+                      GBytes              *body,
+                      gboolean             expect_page,
+                      gboolean             raw_page,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
 {
   g_autoptr (GTask) task = NULL;
   g_autoptr (GError) error = NULL;
@@ -708,6 +829,7 @@ request_internal (RdGraphClient       *self,
   data->method = g_ascii_strup (method, -1);
   data->body = body != NULL ? g_bytes_ref (body) : NULL;
   data->expect_page = expect_page;
+  data->raw_page = raw_page;
   g_task_set_task_data (task, data, (GDestroyNotify) request_data_free);
 
   data->uri = resolve_uri (self, path, &error);
@@ -719,6 +841,20 @@ request_internal (RdGraphClient       *self,
 
   rd_token_source_get_token_async (self->token_source, FALSE, cancellable, on_token_cb,
                                    g_steal_pointer (&task));
+}
+
+static void
+request_internal (RdGraphClient       *self,
+                  const char          *method,
+                  const char          *path,
+                  GBytes              *body,
+                  gboolean             expect_page,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  request_page_or_node (self, method, path, body, expect_page, FALSE, cancellable, callback,
+                        user_data);
 }
 
 static RdGraphResponse *
@@ -803,11 +939,25 @@ rd_graph_client_request_finish (RdGraphClient  *self,
 typedef struct
 {
   RdGraphPageFunc page_func;
+  RdGraphRawPageFunc raw_page_func;
   gpointer page_data;
   GDestroyNotify page_data_destroy;
   JsonArray *items;
   guint n_items;
 } ListData;
+
+static void list_pages (RdGraphClient       *self,
+                        const char          *path,
+                        const char * const  *select,
+                        const char          *filter,
+                        int                  top,
+                        RdGraphPageFunc      page_func,
+                        RdGraphRawPageFunc   raw_page_func,
+                        gpointer             page_data,
+                        GDestroyNotify       page_data_destroy,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data);
 
 static void
 list_data_free (ListData *data)
@@ -836,6 +986,23 @@ on_list_page_cb (GObject      *object,
   if (response == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (data->raw_page_func != NULL)
+    {
+      RequestData *request = g_task_get_task_data (G_TASK (result));
+      g_autoptr (RdGraphPage) raw = g_steal_pointer (&request->page);
+      g_autofree char *link = g_strdup (rd_graph_page_get_next_link (raw));
+
+      data->n_items += rd_graph_page_get_n_items (raw);
+      if (link != NULL)
+        request_page_or_node (self, "GET", link, NULL, TRUE, TRUE, g_task_get_cancellable (task),
+                              on_list_page_cb, g_object_ref (task));
+      data->raw_page_func (g_steal_pointer (&raw), data->page_data);
+      if (link == NULL)
+        g_task_return_pointer (task, json_array_ref (data->items),
+                               (GDestroyNotify) json_array_unref);
       return;
     }
 
@@ -890,6 +1057,24 @@ rd_graph_client_list_async (RdGraphClient       *self,
                             GAsyncReadyCallback  callback,
                             gpointer             user_data)
 {
+  list_pages (self, path, select, filter, top, page_func, NULL, page_data, page_data_destroy,
+              cancellable, callback, user_data);
+}
+
+static void
+list_pages (RdGraphClient       *self,
+            const char          *path,
+            const char * const  *select,
+            const char          *filter,
+            int                  top,
+            RdGraphPageFunc      page_func,
+            RdGraphRawPageFunc   raw_page_func,
+            gpointer             page_data,
+            GDestroyNotify       page_data_destroy,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
+{
   g_autoptr (GTask) task = NULL;
   g_autoptr (GString) url = NULL;
   g_autofree char *fields = NULL;
@@ -905,6 +1090,7 @@ rd_graph_client_list_async (RdGraphClient       *self,
 
   data = g_new0 (ListData, 1);
   data->page_func = page_func;
+  data->raw_page_func = raw_page_func;
   data->page_data = page_data;
   data->page_data_destroy = page_data_destroy;
   data->items = json_array_new ();
@@ -924,8 +1110,36 @@ rd_graph_client_list_async (RdGraphClient       *self,
   if (top > 0)
     g_string_append_printf (url, "&$top=%d", top);
 
-  request_internal (self, "GET", url->str, NULL, TRUE, cancellable, on_list_page_cb,
-                    g_steal_pointer (&task));
+  request_page_or_node (self, "GET", url->str, NULL, TRUE, data->raw_page_func != NULL,
+                        cancellable, on_list_page_cb, g_steal_pointer (&task));
+}
+
+/**
+ * _rd_graph_client_list_pages_async:
+ * @page_func: (scope notified): called on the caller's context with each
+ *   page, which it owns
+ *
+ * Like rd_graph_client_list_async(), with each page read by RdGraphPage
+ * instead of json-glib, for the large lists of a sync. Finish with
+ * rd_graph_client_list_finish(), which returns an empty array.
+ */
+void
+_rd_graph_client_list_pages_async (RdGraphClient       *self,
+                                   const char          *path,
+                                   const char * const  *select,
+                                   const char          *filter,
+                                   int                  top,
+                                   RdGraphRawPageFunc   page_func,
+                                   gpointer             page_data,
+                                   GDestroyNotify       page_data_destroy,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_return_if_fail (page_func != NULL);
+
+  list_pages (self, path, select, filter, top, NULL, page_func, page_data, page_data_destroy,
+              cancellable, callback, user_data);
 }
 
 /**

@@ -258,6 +258,8 @@ unwrap_message (const char *message)
   inner = object_get_string (json_node_get_object (root), "Message");
   if (inner == NULL)
     inner = object_get_string (json_node_get_object (root), "message");
+  if (inner != NULL && !g_utf8_validate (inner, -1, NULL))
+    inner = NULL;
 
   return g_strdup (inner != NULL ? inner : message);
 }

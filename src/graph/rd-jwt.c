@@ -6,6 +6,7 @@
 #include "rd-jwt.h"
 
 #include "rd-graph-error.h"
+#include "rd-json-private.h"
 #include "rd-pkce.h"
 
 #include <glib/gi18n-lib.h>
@@ -66,7 +67,7 @@ rd_jwt_decode_claims (const char  *jwt,
     }
 
   root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) || !_rd_json_node_is_utf8 (root))
     {
       g_set_error (error, RD_AUTH_ERROR, RD_AUTH_ERROR_FAILED,
                    _("The token’s claims are not a JSON object."));

@@ -6,25 +6,31 @@
 #include "rd-tenant-sync.h"
 
 #include "rd-device-mapper.h"
+#include "rd-device-private.h"
+#include "rd-graph-client-private.h"
 #include "rd-graph-enums.h"
 #include "rd-graph-error.h"
+#include "rd-graph-page-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* RdTenantSync loads the tenant's inventory: the managed devices, the
  * BitLocker recovery key list, the Autopilot device identities and the
  * (beta) encryption report, all four lists at once, and joins them into
  * RdDevices.
  *
- * Threads: the client parses each page on a worker thread and hands it to
- * us on the caller's main context. The page callback only passes the parsed
- * page on to a small thread pool, which maps managed devices to RdDevices
- * and files the other sources into hash tables; when every list is in, one
- * more worker waits for the pool and joins. The main loop does nothing per
- * device.
+ * Threads: the client reads each page on a worker thread (RdGraphPage: no
+ * json-glib tree, which for 100,000 devices cost more than all the rest)
+ * and hands it to us on the caller's main context. The page callback only
+ * passes the page on to a small thread pool, which maps managed devices to
+ * RdDevices and files the other sources into hash tables; when every list
+ * is in, one more worker waits for the pool and joins. The main loop does
+ * nothing per device.
  *
  * Decisions (reference/graph-entra.md):
  * - managedDevices is listed from beta by default, because joinType and
@@ -404,9 +410,8 @@ typedef struct
   Run *run;
   Source source;
   guint page;
-  JsonArray *items;
-  /* Held so that the page's JSON is freed here, not on the main thread. */
-  RdGraphResponse *response;
+  /* Freed here, not on the main thread. */
+  RdGraphPage *items;
 } Work;
 
 static void
@@ -415,35 +420,33 @@ work_free (gpointer data)
   Work *work = data;
 
   run_unref (work->run);
-  json_array_unref (work->items);
-  rd_graph_response_unref (work->response);
+  rd_graph_page_free (work->items);
   g_free (work);
 }
 
-static JsonObject *
-item_object (JsonArray *items,
-             guint      i)
+/* The string member of item @i, or %NULL when the item is not an object. */
+static const char *
+item_string (RdGraphPage *items,
+             guint        i,
+             const char  *member)
 {
-  JsonNode *node = json_array_get_element (items, i);
-
-  return JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  return rd_graph_page_is_object (items, i) ? rd_graph_page_get_string (items, i, member) : NULL;
 }
 
 static void
-work_devices (Run       *run,
-              JsonArray *items,
-              guint      page)
+work_devices (Run         *run,
+              RdGraphPage *items,
+              guint        page)
 {
-  guint n = json_array_get_length (items);
+  guint n = rd_graph_page_get_n_items (items);
   g_autoptr (GPtrArray) devices = g_ptr_array_new_full (n, g_object_unref);
   guint non_windows = 0;
 
   for (guint i = 0; i < n; i++)
     {
-      JsonObject *object = item_object (items, i);
-      RdDevice *device;
+      RdDevice *device = rd_device_mapper_device_from_page (items, i);
 
-      if (object == NULL || (device = rd_device_mapper_device_from_graph (object)) == NULL)
+      if (device == NULL)
         {
           g_debug ("Skipping a managed device without an id on page %u", page);
           continue;
@@ -469,17 +472,15 @@ work_devices (Run       *run,
 }
 
 static void
-work_keys (Run       *run,
-           JsonArray *items)
+work_keys (Run         *run,
+           RdGraphPage *items)
 {
-  guint n = json_array_get_length (items);
+  guint n = rd_graph_page_get_n_items (items);
 
   g_mutex_lock (&run->lock);
   for (guint i = 0; i < n; i++)
     {
-      JsonObject *object = item_object (items, i);
-      const char *device_id = object != NULL ? rd_device_mapper_get_string (object, "deviceId")
-                                             : NULL;
+      const char *device_id = item_string (items, i, "deviceId");
       char *folded;
       gpointer count;
 
@@ -495,24 +496,22 @@ work_keys (Run       *run,
 }
 
 static void
-work_autopilot (Run       *run,
-                JsonArray *items)
+work_autopilot (Run         *run,
+                RdGraphPage *items)
 {
-  guint n = json_array_get_length (items);
+  guint n = rd_graph_page_get_n_items (items);
 
   g_mutex_lock (&run->lock);
   for (guint i = 0; i < n; i++)
     {
-      JsonObject *object = item_object (items, i);
-      const char *serial = object != NULL ? rd_device_mapper_get_string (object, "serialNumber")
-                                          : NULL;
+      const char *serial = item_string (items, i, "serialNumber");
       const char *state;
       char *folded;
 
       if (serial == NULL)
         continue;
 
-      state = rd_device_mapper_get_string (object, "enrollmentState");
+      state = rd_graph_page_get_string (items, i, "enrollmentState");
       if (state == NULL)
         state = "";
 
@@ -526,32 +525,45 @@ work_autopilot (Run       *run,
   g_mutex_unlock (&run->lock);
 }
 
-static void
-work_encryption (Run       *run,
-                 JsonArray *items)
+static RdWinreState
+item_winre_state (RdGraphPage *items,
+                  guint        i)
 {
-  guint n = json_array_get_length (items);
+  const char *states = rd_graph_page_get_string (items, i, "advancedBitLockerStates");
+  g_autoptr (JsonNode) node = NULL;
+
+  /* A string, as Graph writes it; anything else goes through json-glib. */
+  if (states != NULL)
+    return rd_device_mapper_winre_state_from_string (states);
+
+  node = rd_graph_page_dup_node (items, i, "advancedBitLockerStates");
+  return rd_device_mapper_winre_state_from_graph (node);
+}
+
+static void
+work_encryption (Run         *run,
+                 RdGraphPage *items)
+{
+  guint n = rd_graph_page_get_n_items (items);
   g_autoptr (GPtrArray) states = g_ptr_array_new ();
 
   for (guint i = 0; i < n; i++)
     {
-      JsonObject *object = item_object (items, i);
+      const char *id = item_string (items, i, "id");
       EncryptionState *state;
       const char *encrypted;
 
-      if (object == NULL || rd_device_mapper_get_string (object, "id") == NULL)
+      if (id == NULL)
         continue;
 
       state = g_new0 (EncryptionState, 1);
-      state->id = g_ascii_strdown (rd_device_mapper_get_string (object, "id"), -1);
-      state->name = g_strdup (rd_device_mapper_get_string (object, "deviceName"));
-      state->tpm_version = g_strdup (
-        rd_device_mapper_get_string (object, "tpmSpecificationVersion"));
+      state->id = g_ascii_strdown (id, -1);
+      state->name = g_strdup (rd_graph_page_get_string (items, i, "deviceName"));
+      state->tpm_version = g_strdup (rd_graph_page_get_string (items, i, "tpmSpecificationVersion"));
       state->readiness = rd_device_mapper_readiness_from_graph (
-        rd_device_mapper_get_string (object, "encryptionReadinessState"));
-      state->winre = rd_device_mapper_winre_state_from_graph (
-        json_object_get_member (object, "advancedBitLockerStates"));
-      encrypted = rd_device_mapper_get_string (object, "encryptionState");
+        rd_graph_page_get_string (items, i, "encryptionReadinessState"));
+      state->winre = item_winre_state (items, i);
+      encrypted = rd_graph_page_get_string (items, i, "encryptionState");
       if (g_strcmp0 (encrypted, "encrypted") == 0)
         state->encrypted = RD_TRISTATE_YES;
       else if (g_strcmp0 (encrypted, "notEncrypted") == 0)
@@ -629,8 +641,8 @@ join_keys (Run      *run,
     return;
 
   folded = g_ascii_strdown (entra_id, -1);
-  g_object_set (device, "escrowed-keys",
-                GPOINTER_TO_INT (g_hash_table_lookup (run->key_counts, folded)), NULL);
+  _rd_device_set_escrowed_keys (device,
+                                GPOINTER_TO_INT (g_hash_table_lookup (run->key_counts, folded)));
 }
 
 static void
@@ -652,10 +664,9 @@ join_autopilot (Run      *run,
     }
 
   if (state == NULL)
-    g_object_set (device, "autopilot", RD_TRISTATE_NO, NULL);
+    _rd_device_set_autopilot (device, RD_TRISTATE_NO, NULL);
   else
-    g_object_set (device, "autopilot", RD_TRISTATE_YES, "autopilot-state",
-                  *state != '\0' ? state : NULL, NULL);
+    _rd_device_set_autopilot (device, RD_TRISTATE_YES, *state != '\0' ? state : NULL);
 }
 
 static void
@@ -663,10 +674,8 @@ apply_encryption_state (RdDevice        *device,
                         EncryptionState *state)
 {
   state->used = TRUE;
-  g_object_set (device, "tpm-version", state->tpm_version, "encryption-readiness", state->readiness,
-                "winre-state", state->winre, NULL);
-  if (rd_device_get_encrypted (device) == RD_TRISTATE_UNKNOWN)
-    g_object_set (device, "encrypted", state->encrypted, NULL);
+  _rd_device_set_encryption_report (device, state->tpm_version, state->readiness, state->winre,
+                                    state->encrypted);
 }
 
 static void
@@ -750,8 +759,40 @@ join_encryption (Run       *run,
     }
 }
 
-/* The cache is one JSON document, written a device at a time: a tree of
- * the whole inventory would cost far more memory than the text. */
+static gboolean
+write_all (int          fd,
+           const char  *data,
+           gsize        length,
+           GError     **error)
+{
+  while (length > 0)
+    {
+      gssize n = write (fd, data, length);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                               g_strerror (saved_errno));
+          return FALSE;
+        }
+      data += n;
+      length -= n;
+    }
+
+  return TRUE;
+}
+
+/* The cache is one JSON document, streamed to a temporary file a device at
+ * a time and renamed over the old cache, so that a crash leaves the old or
+ * the new one: at 100,000 devices the text is some 70 MB, which is never
+ * held whole, and a tree of it would cost far more. There is no fsync: it
+ * stalled the sync for as long as the disk needed, and a cache that a power
+ * cut leaves short reads as corrupt, is moved aside, and costs one full
+ * sync. */
 static void
 save_cache (Run       *run,
             Inventory *inventory)
@@ -763,6 +804,9 @@ save_cache (Run       *run,
   g_autofree char *directory = NULL;
   g_autofree char *saved_at = NULL;
   g_autofree char *header_text = NULL;
+  g_autofree char *temporary = NULL;
+  gboolean written;
+  int fd;
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "format");
@@ -785,21 +829,6 @@ save_cache (Run       *run,
   header = json_builder_get_root (builder);
   header_text = json_to_string (header, FALSE);
 
-  /* {"format": ..., "notes": [...], "devices": [...]} */
-  text = g_string_sized_new (strlen (header_text) + inventory->devices->len * 768);
-  g_string_append_len (text, header_text, strlen (header_text) - 1);
-  g_string_append (text, ",\"devices\":[\n");
-  for (guint i = 0; i < inventory->devices->len; i++)
-    {
-      g_autoptr (JsonNode) node = rd_device_to_json (g_ptr_array_index (inventory->devices, i));
-      g_autofree char *device = json_to_string (node, FALSE);
-
-      if (i > 0)
-        g_string_append (text, ",\n");
-      g_string_append (text, device);
-    }
-  g_string_append (text, "\n]}\n");
-
   directory = g_path_get_dirname (run->cache_path);
   if (g_mkdir_with_parents (directory, 0700) != 0)
     {
@@ -809,11 +838,56 @@ save_cache (Run       *run,
       return;
     }
 
-  /* CONSISTENT writes a temporary file, syncs it and renames it over the
-   * old cache, so a crash leaves the old or the new one, never half. */
-  if (!g_file_set_contents_full (run->cache_path, text->str, text->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
-    g_debug ("Could not write the inventory cache: %s", error->message);
+  temporary = g_strconcat (run->cache_path, ".XXXXXX", NULL);
+  fd = g_mkstemp_full (temporary, O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_debug ("Could not write the inventory cache: %s", g_strerror (saved_errno));
+      return;
+    }
+
+  /* {"format": ..., "notes": [...], "devices": [...]} */
+  text = g_string_sized_new (1 << 20);
+  g_string_append_len (text, header_text, strlen (header_text) - 1);
+  g_string_append (text, ",\"devices\":[\n");
+  written = TRUE;
+  for (guint i = 0; written && i < inventory->devices->len; i++)
+    {
+      if (i > 0)
+        g_string_append (text, ",\n");
+      _rd_device_append_json (g_ptr_array_index (inventory->devices, i), text);
+      if (text->len >= (1 << 20) - 4096)
+        {
+          written = write_all (fd, text->str, text->len, &error);
+          g_string_truncate (text, 0);
+        }
+    }
+  g_string_append (text, "\n]}\n");
+  written = written && write_all (fd, text->str, text->len, &error);
+
+  if (close (fd) != 0 && written)
+    {
+      int saved_errno = errno;
+
+      g_set_error_literal (&error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                           g_strerror (saved_errno));
+      written = FALSE;
+    }
+  if (written && g_rename (temporary, run->cache_path) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error_literal (&error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                           g_strerror (saved_errno));
+      written = FALSE;
+    }
+  if (!written)
+    {
+      g_debug ("Could not write the inventory cache: %s", error->message);
+      g_unlink (temporary);
+    }
 }
 
 static void
@@ -1012,13 +1086,14 @@ list_context_new (GTask  *task,
 }
 
 static void
-on_page_cb (JsonArray       *items,
-            RdGraphResponse *response,
-            gpointer         user_data)
+on_page_cb (RdGraphPage *items,
+            gpointer     user_data)
 {
+  g_autoptr (RdGraphPage) page = items;
   ListContext *context = user_data;
   RdTenantSync *self = g_task_get_source_object (context->task);
   Run *run = g_task_get_task_data (context->task);
+  guint n_items = rd_graph_page_get_n_items (page);
   Work *work;
 
   if (run->pool == NULL || g_cancellable_is_cancelled (run->cancellable))
@@ -1027,8 +1102,7 @@ on_page_cb (JsonArray       *items,
   work = g_new0 (Work, 1);
   work->run = run_ref (run);
   work->source = context->source;
-  work->items = json_array_ref (items);
-  work->response = rd_graph_response_ref (response);
+  work->items = g_steal_pointer (&page);
   if (context->source == SOURCE_DEVICES)
     work->page = run->device_page_count++;
   g_thread_pool_push (run->pool, work, NULL);
@@ -1036,8 +1110,7 @@ on_page_cb (JsonArray       *items,
   g_object_freeze_notify (G_OBJECT (self));
   set_uint (self, &self->pages_loaded, self->pages_loaded + 1, PROP_PAGES_LOADED);
   if (context->source == SOURCE_DEVICES)
-    set_uint (self, &self->devices_loaded, self->devices_loaded + json_array_get_length (items),
-              PROP_DEVICES_LOADED);
+    set_uint (self, &self->devices_loaded, self->devices_loaded + n_items, PROP_DEVICES_LOADED);
   g_object_thaw_notify (G_OBJECT (self));
 }
 
@@ -1212,7 +1285,7 @@ rd_tenant_sync_run_async (RdTenantSync        *self,
       /* No $top: the key list does not support it (§4), and Graph's own
        * page size (1000 for managed devices) is the largest known to work. */
       run->pending++;
-      rd_graph_client_list_async (
+      _rd_graph_client_list_pages_async (
         self->client, url, select, NULL, 0, on_page_cb, list_context_new (task, source),
         list_context_free, run->cancellable, on_list_done_cb, list_context_new (task, source));
     }

@@ -21,6 +21,14 @@ RdDrive      *rd_drive_new_for_testing     (const char   *device,
                                             gboolean      hint_system,
                                             gboolean      removable);
 
+/* For tests: a test drive's identity. @object_path may name a regular file, which the
+ * helper then writes as an image file. */
+void          rd_drive_set_identity_for_testing (RdDrive    *self,
+                                                 const char *object_path,
+                                                 const char *vendor,
+                                                 const char *model,
+                                                 const char *serial);
+
 /* The safety predicate with the /proc files it reads made explicit. */
 gboolean      rd_drive_check_target_full   (RdDrive       *self,
                                             RdImageSource *source,

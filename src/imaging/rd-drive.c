@@ -21,6 +21,7 @@ struct _RdDrive
   GObject parent_instance;
 
   UDisksObject *object;
+  UDisksClient *client;
   char *object_path;
   char *device;
   dev_t device_number;
@@ -61,6 +62,7 @@ rd_drive_dispose (GObject *object)
   RdDrive *self = RD_DRIVE (object);
 
   g_clear_object (&self->object);
+  g_clear_object (&self->client);
 
   G_OBJECT_CLASS (rd_drive_parent_class)->dispose (object);
 }
@@ -199,6 +201,7 @@ rd_drive_new_for_object (UDisksClient *client, UDisksObject *object)
 
   self = g_object_new (RD_TYPE_DRIVE, NULL);
   self->object = g_object_ref (object);
+  self->client = g_object_ref (client);
   self->object_path = g_strdup (g_dbus_object_get_object_path (G_DBUS_OBJECT (object)));
   self->device = g_strdup (udisks_block_get_device (block));
   self->device_number = (dev_t) udisks_block_get_device_number (block);
@@ -254,6 +257,25 @@ rd_drive_new_for_testing (const char *device,
   self->serial = g_strdup ("");
   self->bus = g_strdup (removable ? "usb" : "ata");
   return self;
+}
+
+void
+rd_drive_set_identity_for_testing (RdDrive    *self,
+                                   const char *object_path,
+                                   const char *vendor,
+                                   const char *model,
+                                   const char *serial)
+{
+  g_return_if_fail (RD_IS_DRIVE (self));
+
+  g_free (self->object_path);
+  self->object_path = g_strdup (object_path);
+  g_free (self->vendor);
+  self->vendor = g_strdup (vendor);
+  g_free (self->model);
+  self->model = g_strdup (model);
+  g_free (self->serial);
+  self->serial = g_strdup (serial);
 }
 
 /* Which disks hold what */
@@ -697,4 +719,173 @@ rd_drive_get_backing_file (RdDrive *self)
 {
   g_return_val_if_fail (RD_IS_DRIVE (self), NULL);
   return self->backing_file;
+}
+
+/* Ejecting */
+
+typedef struct
+{
+  GPtrArray *filesystems; /* UDisksFilesystem on the drive's block and its partitions */
+  UDisksDrive *drive;     /* NULL for a loop device */
+  UDisksLoop *loop;
+  char *name;
+} EjectData;
+
+static void
+eject_data_free (gpointer data)
+{
+  EjectData *eject = data;
+
+  g_ptr_array_unref (eject->filesystems);
+  g_clear_object (&eject->drive);
+  g_clear_object (&eject->loop);
+  g_free (eject->name);
+  g_free (eject);
+}
+
+static GVariant *
+no_options (void)
+{
+  return g_variant_new ("a{sv}", NULL);
+}
+
+static void
+add_filesystem (GPtrArray *filesystems, UDisksObject *object)
+{
+  UDisksFilesystem *fs = object != NULL ? udisks_object_get_filesystem (object) : NULL;
+
+  if (fs != NULL)
+    g_ptr_array_add (filesystems, fs);
+}
+
+static void
+eject_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  EjectData *eject = task_data;
+  g_autoptr (GError) error = NULL;
+
+  /* The desktop may have mounted the fresh key's partitions: unmount them first. */
+  for (guint i = 0; i < eject->filesystems->len; i++)
+    {
+      UDisksFilesystem *fs = g_ptr_array_index (eject->filesystems, i);
+      const char *const *mount_points = udisks_filesystem_get_mount_points (fs);
+
+      if (mount_points == NULL || mount_points[0] == NULL)
+        continue;
+      if (!udisks_filesystem_call_unmount_sync (fs, no_options (), cancellable, &error)
+          && !g_error_matches (error, UDISKS_ERROR, UDISKS_ERROR_NOT_MOUNTED))
+        {
+          g_dbus_error_strip_remote_error (error);
+          g_task_return_new_error (task, RD_IMAGING_ERROR, RD_IMAGING_ERROR_UDISKS,
+                                   _("Could not unmount %s before ejecting it: %s"), eject->name,
+                                   error->message);
+          return;
+        }
+      g_clear_error (&error);
+    }
+
+  if (eject->loop != NULL)
+    {
+      if (!udisks_loop_call_delete_sync (eject->loop, no_options (), cancellable, &error))
+        goto failed;
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  if (udisks_drive_get_ejectable (eject->drive)
+      && !udisks_drive_call_eject_sync (eject->drive, no_options (), cancellable, &error)
+      && !udisks_drive_get_can_power_off (eject->drive))
+    goto failed;
+  g_clear_error (&error);
+  /* Powering a USB stick off is what makes it safe to pull, as Files does. */
+  if (udisks_drive_get_can_power_off (eject->drive)
+      && !udisks_drive_call_power_off_sync (eject->drive, no_options (), cancellable, &error))
+    goto failed;
+  g_task_return_boolean (task, TRUE);
+  return;
+
+failed:
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_dbus_error_strip_remote_error (error);
+  g_task_return_new_error (task, RD_IMAGING_ERROR, RD_IMAGING_ERROR_UDISKS,
+                           _("Could not eject %s: %s"), eject->name, error->message);
+}
+
+/**
+ * rd_drive_eject_async:
+ *
+ * Makes the key safe to pull out, through UDisks: unmounts whatever the desktop mounted on
+ * it, then ejects the drive and powers it off (Drive.Eject, Drive.PowerOff, as far as the drive
+ * supports them). A loop device is detached instead.
+ */
+void
+rd_drive_eject_async (RdDrive            *self,
+                      GCancellable       *cancellable,
+                      GAsyncReadyCallback callback,
+                      gpointer            user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  EjectData *eject;
+  UDisksBlock *block;
+  UDisksPartitionTable *table;
+
+  g_return_if_fail (RD_IS_DRIVE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rd_drive_eject_async);
+
+  if (self->object == NULL || self->client == NULL)
+    {
+      g_task_return_new_error (task, RD_IMAGING_ERROR, RD_IMAGING_ERROR_UDISKS,
+                               _("%s is not a UDisks drive and cannot be ejected"), self->device);
+      return;
+    }
+
+  block = udisks_object_peek_block (self->object);
+  eject = g_new0 (EjectData, 1);
+  eject->name = rd_drive_dup_display_name (self);
+  eject->filesystems = g_ptr_array_new_with_free_func (g_object_unref);
+  eject->loop = udisks_object_get_loop (self->object);
+  if (eject->loop == NULL && block != NULL)
+    eject->drive = udisks_client_get_drive_for_block (self->client, block);
+  g_task_set_task_data (task, eject, eject_data_free);
+
+  if (eject->loop == NULL && eject->drive == NULL)
+    {
+      g_task_return_new_error (task, RD_IMAGING_ERROR, RD_IMAGING_ERROR_NOT_FOUND,
+                               _("%s is gone"), eject->name);
+      return;
+    }
+
+  add_filesystem (eject->filesystems, self->object);
+  table = udisks_object_peek_partition_table (self->object);
+  if (table != NULL)
+    {
+      GList *partitions = udisks_client_get_partitions (self->client, table);
+
+      for (GList *l = partitions; l != NULL; l = l->next)
+        {
+          g_autoptr (UDisksObject) part_object
+            = UDISKS_OBJECT (g_dbus_interface_dup_object (G_DBUS_INTERFACE (l->data)));
+
+          add_filesystem (eject->filesystems, part_object);
+        }
+      g_list_free_full (partitions, g_object_unref);
+    }
+
+  g_task_run_in_thread (task, eject_thread);
+}
+
+gboolean
+rd_drive_eject_finish (RdDrive *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (RD_IS_DRIVE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rd_drive_eject_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -31,4 +31,12 @@ gboolean    rd_drive_check_target     (RdDrive       *self,
                                        RdImageSource *source,
                                        GError       **error);
 
+void        rd_drive_eject_async      (RdDrive            *self,
+                                       GCancellable       *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer            user_data);
+gboolean    rd_drive_eject_finish     (RdDrive       *self,
+                                       GAsyncResult  *result,
+                                       GError       **error);
+
 G_END_DECLS

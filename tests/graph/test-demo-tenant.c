@@ -12,13 +12,6 @@
 /* The demo tenant, through a plain SoupSession: what it answers is what
  * Microsoft answers, so these tests check shapes, statuses and headers. */
 
-/* Sanitizers slow everything down; the time budgets scale with them. */
-#ifdef __SANITIZE_ADDRESS__
-#define TIME_SCALE 4
-#else
-#define TIME_SCALE 1
-#endif
-
 #define CLIENT_ID "5b0e2f6a-1c3d-4e8f-9a7b-0c1d2e3f4a5b"
 #define SCOPES "offline_access openid profile DeviceManagementManagedDevices.Read.All"
 
@@ -1202,7 +1195,7 @@ test_generator (void)
   rd_demo_tenant_generate (tenant, 100000, 7);
   elapsed = g_get_monotonic_time () - start;
   g_test_message ("generated 100,000 devices in %.3f s", elapsed / 1e6);
-  g_assert_cmpint (elapsed, <, 2 * G_USEC_PER_SEC * TIME_SCALE);
+  /* How fast is a benchmark's business (bench/sync-100k), not a test's. */
   g_assert_cmpuint (rd_demo_tenant_get_n_devices (tenant), ==, 100000);
   rd_demo_tenant_generate (twin, 100000, 7);
   rd_demo_tenant_generate (other, 100000, 8);

@@ -1841,6 +1841,52 @@ test_demo_tenant (void)
   rd_demo_tenant_stop (tenant);
 }
 
+/* Found by fuzz/fuzz-token-response and fuzz/fuzz-jwt-claims: an empty body
+ * made json_parser_load_from_data() fail an assertion, a huge expires_in was
+ * converted with undefined behaviour, and claims that are not UTF-8 once
+ * unescaped reached the signed-in user's name. */
+static void
+test_token_fuzz_regressions (void)
+{
+  g_autofree char *payload = rd_base64url_encode ((const guint8 *) "{\"name\":\"Dana\\ud800x\"}",
+                                                  strlen ("{\"name\":\"Dana\\ud800x\"}"));
+  g_autofree char *id_token = g_strconcat ("eyJhbGciOiJub25lIn0.", payload, ".c2ln", NULL);
+  g_autofree char *reply = g_strdup_printf ("{\"token_type\":\"Bearer\",\"access_token\":"
+                                            "\"opaque\",\"id_token\":\"%s\"}",
+                                            id_token);
+  static const char huge_expiry[] = "{\"token_type\":\"Bearer\",\"access_token\":\"opaque\","
+                                    "\"expires_in\":1e300}";
+  g_autoptr (GBytes) empty = g_bytes_new (NULL, 0);
+  g_autoptr (GBytes) huge = g_bytes_new_static (huge_expiry, strlen (huge_expiry));
+  g_autoptr (GBytes) body = g_bytes_new (reply, strlen (reply));
+  g_autoptr (RdEntraAuth) auth = NULL;
+  g_autoptr (JsonObject) claims = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *display_name = NULL;
+
+  claims = rd_jwt_decode_claims (id_token, &error);
+  g_assert_null (claims);
+  g_assert_error (error, RD_AUTH_ERROR, RD_AUTH_ERROR_FAILED);
+  g_clear_error (&error);
+
+  auth = rd_entra_auth_new ("global", "https://login.microsoftonline.com", NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_false (_rd_entra_auth_take_token_response (auth, empty, &error));
+  g_assert_error (error, RD_GRAPH_ERROR, RD_GRAPH_ERROR_MALFORMED_RESPONSE);
+  g_clear_error (&error);
+
+  /* An expires_in beyond gint64 was converted with undefined behaviour. */
+  g_assert_true (_rd_entra_auth_take_token_response (auth, huge, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (_rd_entra_auth_take_token_response (auth, body, &error));
+  g_assert_no_error (error);
+  g_object_get (auth, "display-name", &display_name, NULL);
+  g_assert_null (display_name);
+  g_assert_finalize_object (g_steal_pointer (&auth));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1856,6 +1902,7 @@ main (int   argc,
   g_test_add_func ("/rd/entra-auth/base64url", test_base64url);
   g_test_add_func ("/rd/entra-auth/claims/valid", test_claims_valid);
   g_test_add_func ("/rd/entra-auth/claims/malformed", test_claims_malformed);
+  g_test_add_func ("/rd/entra-auth/fuzz-regressions", test_token_fuzz_regressions);
   ADD ("device-code/success", test_device_code_success);
   ADD ("device-code/slow-down", test_device_code_slow_down);
   ADD ("device-code/interval", test_device_code_baseline_interval);

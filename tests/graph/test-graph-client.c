@@ -928,6 +928,38 @@ test_no_token_in_logs (Fixture       *f,
   g_assert_cmpuint (leaked_lines->len, ==, 0);
 }
 
+/* Found by fuzz/fuzz-graph-page: a page whose strings are not UTF-8 once
+ * unescaped, and a next link with no host ("https:/…"), which made
+ * same_origin() pass NULL to g_ascii_strcasecmp(). */
+static void
+test_page_fuzz_regressions (void)
+{
+  static const char page[] = "{\"value\":[{\"id\":\"1\",\"deviceName\":\"PC\\ud800x\"}]}";
+  g_autoptr (RdTokenSource) token_source = rd_static_token_source_new ("secret-token");
+  g_autoptr (RdGraphClient) client = rd_graph_client_new ("https://graph.microsoft.com/v1.0",
+                                                          token_source);
+  g_autoptr (GBytes) bytes = g_bytes_new_static (page, strlen (page));
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GUri) uri = NULL;
+
+  g_assert_false (_rd_graph_client_parse_body (bytes, 200, TRUE, NULL, NULL, &node, &error));
+  g_assert_error (error, RD_GRAPH_ERROR, RD_GRAPH_ERROR_MALFORMED_RESPONSE);
+  g_assert_null (node);
+  g_clear_error (&error);
+
+  uri = _rd_graph_client_resolve_uri (client, "https:/v1.0/deviceManagement/managedDevices", &error);
+  g_assert_null (uri);
+  g_assert_error (error, RD_GRAPH_ERROR, RD_GRAPH_ERROR_INSECURE_ENDPOINT);
+  g_clear_error (&error);
+
+  uri = _rd_graph_client_resolve_uri (
+    client, "https://graph.microsoft.com/v1.0/deviceManagement/managedDevices?$skiptoken=x", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_uri_get_host (uri), ==, "graph.microsoft.com");
+  g_assert_finalize_object (g_steal_pointer (&client));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -964,6 +996,8 @@ main (int   argc,
   ADD ("no-token-in-logs", test_no_token_in_logs);
 
 #undef ADD
+
+  g_test_add_func ("/rd/graph/client/page-fuzz-regressions", test_page_fuzz_regressions);
 
   return g_test_run ();
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include "rd-graph-client-private.h"
 #include "rd-graph-error.h"
 #include "rd-graph-response.h"
 
@@ -162,6 +163,46 @@ test_response_to_error (void)
   g_assert_cmpstr (rd_graph_error_get_client_request_id (error), ==, "b");
 }
 
+/* Found by fuzz/fuzz-graph-error: json-glib 1.6 turns a lone surrogate
+ * escape into bytes that are not UTF-8, and quotes them in its own parse
+ * errors; neither may reach a message. */
+static void
+test_not_utf8 (void)
+{
+  const char *bodies[] = {
+    "{\"error\":{\"code\":\"Forbidden\",\"message\":\"no\\ud800x\"}}",
+    "{\"error\":{\"code\":\"Forbidden\",\"message\":\"{\\\"Message\\\":\\\"no\\\\ud800x\\\"}\"}}",
+    "{\"error\":{\"co\\ud800de\":",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new_static (bodies[i], strlen (bodies[i]));
+      g_autoptr (JsonNode) node = NULL;
+      g_autoptr (GError) error = NULL;
+
+      g_assert_false (_rd_graph_client_parse_body (bytes, 403, FALSE, "r", "c", &node, &error));
+      g_assert_error (error, RD_GRAPH_ERROR, RD_GRAPH_ERROR_FORBIDDEN);
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+      g_clear_error (&error);
+
+      /* The second is valid until its message is unwrapped. */
+      if (i == 1)
+        continue;
+      g_assert_false (_rd_graph_client_parse_body (bytes, 200, FALSE, "r", "c", &node, &error));
+      g_assert_error (error, RD_GRAPH_ERROR, RD_GRAPH_ERROR_MALFORMED_RESPONSE);
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+    }
+
+  /* The JSON inside "message" is parsed here, not by the worker thread. */
+  {
+    g_autoptr (JsonNode) body = parse (bodies[1]);
+    g_autoptr (GError) error = rd_graph_error_new_from_response (403, body, NULL, NULL);
+
+    g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -174,6 +215,7 @@ main (int   argc,
   g_test_add_func ("/rd/graph/error/json-in-message", test_json_in_message);
   g_test_add_func ("/rd/graph/error/odd-bodies", test_odd_bodies);
   g_test_add_func ("/rd/graph/error/response-to-error", test_response_to_error);
+  g_test_add_func ("/rd/graph/error/not-utf8", test_not_utf8);
 
   return g_test_run ();
 }

@@ -168,6 +168,79 @@ test_holds_source (Fixture *f, gconstpointer data)
   g_assert_finalize_object (drive);
 }
 
+/* Ejecting */
+
+static void
+on_eject_cb (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+eject (RdDrive *drive, GError **error)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+
+  rd_drive_eject_async (drive, NULL, on_eject_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return rd_drive_eject_finish (drive, result, error);
+}
+
+static void
+test_eject_without_udisks (Fixture *f, gconstpointer data)
+{
+  g_autoptr (RdDrive) drive = rd_drive_new_for_testing ("/dev/sdx", makedev (8, 16), 1 << 30,
+                                                        FALSE, FALSE, TRUE);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (eject (drive, &error));
+  g_assert_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_UDISKS);
+  g_assert_nonnull (strstr (error->message, "/dev/sdx"));
+}
+
+/* A loop device stands in for a key: ejecting it detaches it, and the monitor drops it. */
+static void
+test_eject_loop (Fixture *f, gconstpointer data)
+{
+  g_autoptr (RdDriveMonitor) monitor = NULL;
+  g_autoptr (RdDrive) drive = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *backing = NULL;
+  g_autofree char *path = NULL;
+  gint64 deadline;
+
+  if (!imaging_have_udisks ())
+    {
+      g_test_skip ("needs root and udisksd (run through udisks-session.sh)");
+      return;
+    }
+  monitor = rd_drive_monitor_new (NULL, &error);
+  g_assert_no_error (error);
+  backing = g_build_filename (f->files.dir, "stick.img", NULL);
+  path = imaging_loop_setup (backing, 8 * 1024 * 1024);
+  drive = imaging_wait_for_drive (monitor, path);
+
+  g_assert_true (eject (drive, &error));
+  g_assert_no_error (error);
+
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (RdDrive) gone = NULL;
+
+      rd_drive_monitor_refresh (monitor);
+      gone = rd_drive_monitor_lookup (monitor, path, NULL);
+      if (gone == NULL || rd_drive_get_backing_file (gone) == NULL
+          || rd_drive_get_backing_file (gone)[0] == '\0')
+        break;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (20 * 1000);
+    }
+  g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+  imaging_loop_delete (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -182,6 +255,8 @@ main (int argc, char **argv)
   ADD ("/rd/drive/check/holds-root", test_holds_root);
   ADD ("/rd/drive/check/holds-swap", test_holds_swap);
   ADD ("/rd/drive/check/holds-source", test_holds_source);
+  ADD ("/rd/drive/eject/without-udisks", test_eject_without_udisks);
+  ADD ("/rd/drive/eject/loop", test_eject_loop);
 #undef ADD
 
   return g_test_run ();

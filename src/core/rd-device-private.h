@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "rd-device.h"
+
+G_BEGIN_DECLS
+
+/* For RdTenantSync, which builds 100,000 devices on worker threads: a
+ * device made whole in one call, and the joined facts set on a device that
+ * no one else holds yet. Nothing here notifies, and no GValue is made. */
+
+/* What a managedDevice itself says; %NULL and 0 are "unknown". The strings
+ * and dates are copied. */
+typedef struct
+{
+  const char *id;
+  const char *name;
+  const char *entra_device_id;
+  const char *serial;
+  const char *manufacturer;
+  const char *model;
+  const char *operating_system;
+  const char *os_version;
+  const char *user_principal_name;
+  const char *user_display_name;
+  RdCompliance compliance;
+  const char *management_agent;
+  RdOwnerType owner_type;
+  RdJoinType join_type;
+  const char *enrollment_type;
+  GDateTime *enrolled;
+  GDateTime *last_sync;
+  RdTristate encrypted;
+  RdManagementState management_state;
+} RdDeviceFacts;
+
+RdDevice *_rd_device_new_from_facts          (const RdDeviceFacts    *facts);
+void      _rd_device_set_escrowed_keys       (RdDevice               *self,
+                                              int                     escrowed_keys);
+void      _rd_device_set_autopilot           (RdDevice               *self,
+                                              RdTristate              autopilot,
+                                              const char             *autopilot_state);
+void      _rd_device_set_encryption_report   (RdDevice               *self,
+                                              const char             *tpm_version,
+                                              RdEncryptionReadiness   readiness,
+                                              RdWinreState            winre_state,
+                                              RdTristate              encrypted);
+void      _rd_device_append_json             (RdDevice               *self,
+                                              GString                *out);
+
+G_END_DECLS

@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "rd-graph-page"
+
+#include "config.h"
+
+#include "rd-graph-page-private.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+/* The reader works in place on a copy of the body: a string is unescaped
+ * over its own text (never longer than the escaped form) and ended with a
+ * NUL, so that a member is two pointers into the buffer. It accepts exactly
+ * RFC 8259 JSON in UTF-8, as json-glib does, and refuses a \u0000 in a
+ * string, which a C string cannot hold, and nesting deeper than MAX_DEPTH. */
+
+#define MAX_DEPTH 64
+
+typedef enum
+{
+  KIND_NULL,
+  KIND_FALSE,
+  KIND_TRUE,
+  KIND_NUMBER,
+  KIND_STRING,
+  KIND_OBJECT,
+  KIND_ARRAY,
+} Kind;
+
+typedef struct
+{
+  const char *name;
+  const char *value; /* a NUL-terminated string, or the JSON text of the rest */
+  gsize length;
+  Kind kind;
+} Member;
+
+typedef struct
+{
+  guint first; /* into members */
+  guint n_members;
+  gboolean object;
+} Item;
+
+struct _RdGraphPage
+{
+  char *buffer;
+  GArray *members; /* of Member */
+  GArray *items;   /* of Item */
+  const char *next_link;
+  guint cursor; /* where the last member was found */
+};
+
+typedef struct
+{
+  char *p;
+  char *end;
+  const char *problem;
+  gboolean shape; /* valid JSON, but not a page */
+} Reader;
+
+static gboolean
+fail (Reader     *reader,
+      const char *problem)
+{
+  if (reader->problem == NULL)
+    reader->problem = problem;
+  return FALSE;
+}
+
+static void
+skip_space (Reader *reader)
+{
+  while (reader->p < reader->end &&
+         (*reader->p == ' ' || *reader->p == '\n' || *reader->p == '\r' || *reader->p == '\t'))
+    reader->p++;
+}
+
+static gboolean
+fail_shape (Reader     *reader,
+            const char *problem)
+{
+  if (reader->problem == NULL)
+    reader->shape = TRUE;
+  return fail (reader, problem);
+}
+
+static gboolean
+expect (Reader *reader,
+        char    c)
+{
+  skip_space (reader);
+  if (reader->p >= reader->end || *reader->p != c)
+    return fail (reader, "unexpected character");
+  reader->p++;
+  return TRUE;
+}
+
+static int
+hex_digit (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+static gboolean
+read_hex4 (Reader   *reader,
+           gunichar *unit)
+{
+  *unit = 0;
+  if (reader->end - reader->p < 4)
+    return fail (reader, "a \\u escape cut short");
+  for (int i = 0; i < 4; i++)
+    {
+      int digit = hex_digit (reader->p[i]);
+
+      if (digit < 0)
+        return fail (reader, "a bad \\u escape");
+      *unit = (*unit << 4) | (gunichar) digit;
+    }
+  reader->p += 4;
+  return TRUE;
+}
+
+/* Bytes that end a plain run in a string: controls, '"' and '\\'. */
+static const guint8 stops[256] = {
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  ['"'] = 1, ['\\'] = 1,
+};
+
+/* At the opening quote. With @out, unescapes in place and stores the
+ * NUL-terminated string there; without, only checks the string. */
+static gboolean
+read_string (Reader  *reader,
+             char   **out)
+{
+  char *start;
+  char *w;
+  guchar high = 0; /* the bits of every plain byte: ASCII needs no check */
+
+  skip_space (reader);
+  if (reader->p >= reader->end || *reader->p != '"')
+    return fail (reader, "a string was expected");
+  start = w = ++reader->p;
+
+  for (;;)
+    {
+      guchar c;
+
+      /* The plain run, the common case: copied only once an escape has
+       * shifted the text. */
+      if (w == reader->p)
+        {
+          while (reader->p < reader->end && !stops[(guchar) *reader->p])
+            high |= (guchar) *reader->p++;
+          w = reader->p;
+        }
+      else
+        while (reader->p < reader->end && !stops[(guchar) *reader->p])
+          {
+            high |= (guchar) *reader->p;
+            if (out != NULL)
+              *w = *reader->p;
+            w++;
+            reader->p++;
+          }
+
+      if (reader->p >= reader->end)
+        return fail (reader, "a string without its closing quote");
+
+      c = (guchar) *reader->p++;
+      if (c == '"')
+        break;
+      if (c < 0x20)
+        return fail (reader, "a control character in a string");
+
+      /* A backslash. */
+      if (reader->p >= reader->end)
+        return fail (reader, "a string without its closing quote");
+      c = (guchar) *reader->p++;
+      switch (c)
+        {
+        case '"':
+        case '\\':
+        case '/':
+          break;
+        case 'b':
+          c = '\b';
+          break;
+        case 'f':
+          c = '\f';
+          break;
+        case 'n':
+          c = '\n';
+          break;
+        case 'r':
+          c = '\r';
+          break;
+        case 't':
+          c = '\t';
+          break;
+        case 'u':
+          {
+            gunichar unit;
+            gunichar low;
+            char utf8[6];
+            int n;
+
+            if (!read_hex4 (reader, &unit))
+              return FALSE;
+            if (unit >= 0xdc00 && unit <= 0xdfff)
+              return fail (reader, "a lone low surrogate");
+            if (unit >= 0xd800 && unit <= 0xdbff)
+              {
+                if (reader->end - reader->p < 2 || reader->p[0] != '\\' || reader->p[1] != 'u')
+                  return fail (reader, "a lone high surrogate");
+                reader->p += 2;
+                if (!read_hex4 (reader, &low))
+                  return FALSE;
+                if (low < 0xdc00 || low > 0xdfff)
+                  return fail (reader, "a lone high surrogate");
+                unit = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
+              }
+            if (unit == 0)
+              return fail (reader, "a \\u0000 in a string");
+
+            n = g_unichar_to_utf8 (unit, utf8);
+            if (out != NULL)
+              memcpy (w, utf8, n);
+            w += n;
+            continue;
+          }
+        default:
+          return fail (reader, "a bad escape in a string");
+        }
+      if (out != NULL)
+        *w = (char) c;
+      w++;
+    }
+
+  if (out != NULL)
+    {
+      /* The closing quote lies at or after w, so this NUL overwrites only
+       * text already read. */
+      *w = '\0';
+      if ((high & 0x80) != 0 && !g_utf8_validate_len (start, w - start, NULL))
+        return fail (reader, "a string that is not UTF-8");
+      *out = start;
+    }
+  else if ((high & 0x80) != 0 && !g_utf8_validate_len (start, reader->p - 1 - start, NULL))
+    return fail (reader, "a string that is not UTF-8");
+
+  return TRUE;
+}
+
+static gboolean
+read_digits (Reader *reader)
+{
+  const char *start = reader->p;
+
+  while (reader->p < reader->end && g_ascii_isdigit (*reader->p))
+    reader->p++;
+  return reader->p > start || fail (reader, "a bad number");
+}
+
+static gboolean
+read_number (Reader *reader)
+{
+  if (reader->p < reader->end && *reader->p == '-')
+    reader->p++;
+  if (reader->p < reader->end && *reader->p == '0')
+    reader->p++;
+  else if (!read_digits (reader))
+    return FALSE;
+  if (reader->p < reader->end && *reader->p == '.')
+    {
+      reader->p++;
+      if (!read_digits (reader))
+        return FALSE;
+    }
+  if (reader->p < reader->end && (*reader->p == 'e' || *reader->p == 'E'))
+    {
+      reader->p++;
+      if (reader->p < reader->end && (*reader->p == '+' || *reader->p == '-'))
+        reader->p++;
+      if (!read_digits (reader))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_literal (Reader     *reader,
+              const char *word)
+{
+  gsize length = strlen (word);
+
+  if ((gsize) (reader->end - reader->p) < length || memcmp (reader->p, word, length) != 0)
+    return fail (reader, "an unexpected word");
+  reader->p += length;
+  return TRUE;
+}
+
+/* Checks any value, changing nothing; @kind says what it was. */
+static gboolean
+skip_value (Reader *reader,
+            int     depth,
+            Kind   *kind)
+{
+  Kind ignored;
+
+  if (kind == NULL)
+    kind = &ignored;
+
+  skip_space (reader);
+  if (reader->p >= reader->end)
+    return fail (reader, "the text ends early");
+
+  switch (*reader->p)
+    {
+    case '"':
+      *kind = KIND_STRING;
+      return read_string (reader, NULL);
+    case 't':
+      *kind = KIND_TRUE;
+      return read_literal (reader, "true");
+    case 'f':
+      *kind = KIND_FALSE;
+      return read_literal (reader, "false");
+    case 'n':
+      *kind = KIND_NULL;
+      return read_literal (reader, "null");
+    case '{':
+    case '[':
+      {
+        char close = *reader->p == '{' ? '}' : ']';
+
+        *kind = close == '}' ? KIND_OBJECT : KIND_ARRAY;
+        if (depth >= MAX_DEPTH)
+          return fail (reader, "nesting too deep");
+        reader->p++;
+        skip_space (reader);
+        if (reader->p < reader->end && *reader->p == close)
+          {
+            reader->p++;
+            return TRUE;
+          }
+        for (;;)
+          {
+            if (close == '}' && (!read_string (reader, NULL) || !expect (reader, ':')))
+              return FALSE;
+            if (!skip_value (reader, depth + 1, NULL))
+              return FALSE;
+            skip_space (reader);
+            if (reader->p < reader->end && *reader->p == ',')
+              {
+                reader->p++;
+                continue;
+              }
+            return expect (reader, close);
+          }
+      }
+    default:
+      *kind = KIND_NUMBER;
+      return read_number (reader);
+    }
+}
+
+/* A member's value inside an item: strings unescaped in place, the rest
+ * kept as text. */
+static gboolean
+read_member_value (Reader *reader,
+                   Member *member)
+{
+  char *start;
+
+  skip_space (reader);
+  if (reader->p < reader->end && *reader->p == '"')
+    {
+      char *value;
+
+      member->kind = KIND_STRING;
+      if (!read_string (reader, &value))
+        return FALSE;
+      member->value = value;
+      member->length = strlen (value);
+      return TRUE;
+    }
+
+  start = reader->p;
+  if (!skip_value (reader, 2, &member->kind))
+    return FALSE;
+  member->value = start;
+  member->length = reader->p - start;
+  return TRUE;
+}
+
+static gboolean
+read_item (RdGraphPage *self,
+           Reader      *reader)
+{
+  Item item = { self->members->len, 0, FALSE };
+
+  skip_space (reader);
+  if (reader->p >= reader->end || *reader->p != '{')
+    {
+      /* Not an object: checked, counted, and skipped by the callers. */
+      if (!skip_value (reader, 1, NULL))
+        return FALSE;
+      g_array_append_val (self->items, item);
+      return TRUE;
+    }
+
+  item.object = TRUE;
+  reader->p++;
+  skip_space (reader);
+  if (reader->p < reader->end && *reader->p == '}')
+    reader->p++;
+  else
+    for (;;)
+      {
+        Member member = { 0 };
+        char *name;
+
+        if (!read_string (reader, &name) || !expect (reader, ':') ||
+            !read_member_value (reader, &member))
+          return FALSE;
+        member.name = name;
+        g_array_append_val (self->members, member);
+        item.n_members++;
+
+        skip_space (reader);
+        if (reader->p < reader->end && *reader->p == ',')
+          {
+            reader->p++;
+            continue;
+          }
+        if (!expect (reader, '}'))
+          return FALSE;
+        break;
+      }
+
+  g_array_append_val (self->items, item);
+  return TRUE;
+}
+
+static gboolean
+read_items (RdGraphPage *self,
+            Reader      *reader)
+{
+  /* A repeated "value" replaces the first, as in json-glib. */
+  g_array_set_size (self->items, 0);
+  g_array_set_size (self->members, 0);
+
+  if (!expect (reader, '['))
+    return FALSE;
+  skip_space (reader);
+  if (reader->p < reader->end && *reader->p == ']')
+    {
+      reader->p++;
+      return TRUE;
+    }
+
+  for (;;)
+    {
+      if (!read_item (self, reader))
+        return FALSE;
+      skip_space (reader);
+      if (reader->p < reader->end && *reader->p == ',')
+        {
+          reader->p++;
+          continue;
+        }
+      return expect (reader, ']');
+    }
+}
+
+static gboolean
+read_page (RdGraphPage *self,
+           Reader      *reader,
+           gboolean    *has_value)
+{
+  if (!expect (reader, '{'))
+    return FALSE;
+  skip_space (reader);
+  if (reader->p < reader->end && *reader->p == '}')
+    {
+      reader->p++;
+      return TRUE;
+    }
+
+  for (;;)
+    {
+      char *name;
+
+      if (!read_string (reader, &name) || !expect (reader, ':'))
+        return FALSE;
+
+      skip_space (reader);
+      if (g_str_equal (name, "value"))
+        {
+          if (reader->p >= reader->end || *reader->p != '[')
+            return fail_shape (reader, "a page of results without a “value” list");
+          if (!read_items (self, reader))
+            return FALSE;
+          *has_value = TRUE;
+        }
+      else if (g_str_equal (name, "@odata.nextLink"))
+        {
+          char *link = NULL;
+
+          if (reader->p < reader->end && *reader->p == '"')
+            {
+              if (!read_string (reader, &link))
+                return FALSE;
+            }
+          else
+            {
+              Kind kind;
+
+              if (!skip_value (reader, 1, &kind))
+                return FALSE;
+              if (kind != KIND_NULL)
+                return fail_shape (reader, "a page of results with a bad “@odata.nextLink”");
+            }
+          self->next_link = link;
+        }
+      else if (!skip_value (reader, 1, NULL))
+        return FALSE;
+
+      skip_space (reader);
+      if (reader->p < reader->end && *reader->p == ',')
+        {
+          reader->p++;
+          continue;
+        }
+      return expect (reader, '}');
+    }
+}
+
+/**
+ * rd_graph_page_new:
+ * @body: a page as Graph sends it
+ *
+ * Returns: (transfer full) (nullable): the page, or %NULL with @error:
+ *   %JSON_PARSER_ERROR_INVALID_DATA when @body is not valid JSON in UTF-8,
+ *   %G_IO_ERROR_INVALID_DATA when it is not an object with a "value"
+ *   array and a string or null "@odata.nextLink"
+ */
+RdGraphPage *
+rd_graph_page_new (GBytes  *body,
+                   GError **error)
+{
+  g_autoptr (RdGraphPage) self = g_new0 (RdGraphPage, 1);
+  gsize size = 0;
+  const char *data = g_bytes_get_data (body, &size);
+  Reader reader = { 0 };
+  gboolean has_value = FALSE;
+
+  self->buffer = g_malloc (size + 1);
+  if (size > 0)
+    memcpy (self->buffer, data, size);
+  self->buffer[size] = '\0';
+  /* Some 20 members an item, 1,000 items a page. */
+  self->members = g_array_sized_new (FALSE, FALSE, sizeof (Member), MIN (size / 32 + 1, 65536));
+  self->items = g_array_new (FALSE, FALSE, sizeof (Item));
+
+  reader.p = self->buffer;
+  reader.end = self->buffer + size;
+  if (read_page (self, &reader, &has_value))
+    {
+      skip_space (&reader);
+      if (reader.p != reader.end)
+        fail (&reader, "text after the page");
+      else if (!has_value)
+        fail_shape (&reader, "a page of results without a “value” list");
+    }
+
+  if (reader.problem != NULL && reader.shape)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, reader.problem);
+      return NULL;
+    }
+  if (reader.problem != NULL)
+    {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA, "%s at byte %zu",
+                   reader.problem, (gsize) (reader.p - self->buffer));
+      return NULL;
+    }
+
+  return g_steal_pointer (&self);
+}
+
+void
+rd_graph_page_free (RdGraphPage *self)
+{
+  if (self == NULL)
+    return;
+
+  g_free (self->buffer);
+  g_array_unref (self->members);
+  g_array_unref (self->items);
+  g_free (self);
+}
+
+guint
+rd_graph_page_get_n_items (RdGraphPage *self)
+{
+  return self->items->len;
+}
+
+/**
+ * rd_graph_page_get_next_link:
+ *
+ * Returns: (nullable): the page's "@odata.nextLink", or %NULL on the last
+ *   page
+ */
+const char *
+rd_graph_page_get_next_link (RdGraphPage *self)
+{
+  return self->next_link;
+}
+
+gboolean
+rd_graph_page_is_object (RdGraphPage *self,
+                         guint        item)
+{
+  g_return_val_if_fail (item < self->items->len, FALSE);
+
+  return g_array_index (self->items, Item, item).object;
+}
+
+/* The search starts after the member found last, so that members asked
+ * for in the order the page lists them take one comparison each. A name
+ * that an item repeats finds one of its members. */
+static const Member *
+find_member (RdGraphPage *self,
+             guint        item,
+             const char  *name)
+{
+  const Item *it;
+  const Member *members;
+
+  g_return_val_if_fail (item < self->items->len, NULL);
+
+  it = &g_array_index (self->items, Item, item);
+  if (it->n_members == 0)
+    return NULL;
+
+  members = &g_array_index (self->members, Member, it->first);
+  for (guint k = 0; k < it->n_members; k++)
+    {
+      guint i = (self->cursor + k) % it->n_members;
+
+      if (strcmp (members[i].name, name) == 0)
+        {
+          self->cursor = i + 1;
+          return &members[i];
+        }
+    }
+
+  return NULL;
+}
+
+/**
+ * rd_graph_page_get_string:
+ *
+ * Returns: (nullable): the string member, or %NULL when it is missing,
+ *   null, empty or not a string, as rd_device_mapper_get_string()
+ */
+const char *
+rd_graph_page_get_string (RdGraphPage *self,
+                          guint        item,
+                          const char  *member)
+{
+  const Member *found = find_member (self, item, member);
+
+  if (found == NULL || found->kind != KIND_STRING || found->length == 0)
+    return NULL;
+
+  return found->value;
+}
+
+/**
+ * rd_graph_page_get_boolean:
+ *
+ * Returns: whether the member is a boolean, stored in @value
+ */
+gboolean
+rd_graph_page_get_boolean (RdGraphPage *self,
+                           guint        item,
+                           const char  *member,
+                           gboolean    *value)
+{
+  const Member *found = find_member (self, item, member);
+
+  if (found == NULL || (found->kind != KIND_TRUE && found->kind != KIND_FALSE))
+    return FALSE;
+
+  *value = found->kind == KIND_TRUE;
+  return TRUE;
+}
+
+/**
+ * rd_graph_page_dup_node:
+ *
+ * Returns: (transfer full) (nullable): the member as a JsonNode, %NULL
+ *   when it is missing
+ */
+JsonNode *
+rd_graph_page_dup_node (RdGraphPage *self,
+                        guint        item,
+                        const char  *member)
+{
+  const Member *found = find_member (self, item, member);
+  g_autoptr (JsonParser) parser = NULL;
+  JsonNode *node;
+
+  if (found == NULL)
+    return NULL;
+
+  switch (found->kind)
+    {
+    case KIND_NULL:
+      return json_node_new (JSON_NODE_NULL);
+    case KIND_TRUE:
+    case KIND_FALSE:
+      node = json_node_new (JSON_NODE_VALUE);
+      json_node_set_boolean (node, found->kind == KIND_TRUE);
+      return node;
+    case KIND_STRING:
+      node = json_node_new (JSON_NODE_VALUE);
+      json_node_set_string (node, found->value);
+      return node;
+    case KIND_NUMBER:
+    case KIND_OBJECT:
+    case KIND_ARRAY:
+    default:
+      /* Already checked: json-glib reads it. */
+      parser = json_parser_new_immutable ();
+      if (!json_parser_load_from_data (parser, found->value, found->length, NULL) ||
+          json_parser_get_root (parser) == NULL)
+        return NULL;
+      return json_node_ref (json_parser_get_root (parser));
+    }
+}

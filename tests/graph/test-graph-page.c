@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "rd-device-mapper.h"
+#include "rd-graph-page-private.h"
+
+#include <string.h>
+
+/* RdGraphPage, the reader of the sync's list pages: what it accepts must
+ * read as json-glib reads it, and what json-glib refuses it refuses. */
+
+static RdGraphPage *
+read_page (const char  *text,
+           GError     **error)
+{
+  g_autoptr (GBytes) bytes = g_bytes_new (text, strlen (text));
+
+  return rd_graph_page_new (bytes, error);
+}
+
+static void
+test_members (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RdGraphPage) page = NULL;
+  g_autoptr (JsonNode) states = NULL;
+  g_autoptr (JsonNode) number = NULL;
+  gboolean value = FALSE;
+
+  page = read_page (" {\"@odata.context\": \"x\", \"value\": [\n"
+                    "  {\"id\": \"a\\\"b\\\\c\\/d\\n\", \"name\": \"\\u00d6lund \\ud83d\\ude00\","
+                    "   \"empty\": \"\", \"nothing\": null, \"yes\": true, \"no\": false,"
+                    "   \"n\": -1.5e3, \"states\": [\"x\", {\"y\": [1, \"\\u0041\"]}]},"
+                    "  42,"
+                    "  {}"
+                    "], \"@odata.nextLink\": \"http://127.0.0.1/next?$skiptoken=a%2Cb\"}\n",
+                    &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (page);
+
+  g_assert_cmpuint (rd_graph_page_get_n_items (page), ==, 3);
+  g_assert_cmpstr (rd_graph_page_get_next_link (page), ==,
+                   "http://127.0.0.1/next?$skiptoken=a%2Cb");
+  g_assert_true (rd_graph_page_is_object (page, 0));
+  g_assert_false (rd_graph_page_is_object (page, 1));
+  g_assert_true (rd_graph_page_is_object (page, 2));
+
+  g_assert_cmpstr (rd_graph_page_get_string (page, 0, "id"), ==, "a\"b\\c/d\n");
+  g_assert_cmpstr (rd_graph_page_get_string (page, 0, "name"), ==, "Ölund 😀");
+  /* Empty, null, missing and non-string members are all "no string". */
+  g_assert_null (rd_graph_page_get_string (page, 0, "empty"));
+  g_assert_null (rd_graph_page_get_string (page, 0, "nothing"));
+  g_assert_null (rd_graph_page_get_string (page, 0, "missing"));
+  g_assert_null (rd_graph_page_get_string (page, 0, "yes"));
+  g_assert_null (rd_graph_page_get_string (page, 2, "id"));
+
+  g_assert_true (rd_graph_page_get_boolean (page, 0, "yes", &value));
+  g_assert_true (value);
+  g_assert_true (rd_graph_page_get_boolean (page, 0, "no", &value));
+  g_assert_false (value);
+  g_assert_false (rd_graph_page_get_boolean (page, 0, "id", &value));
+
+  /* Nested values keep their text, escapes included. */
+  states = rd_graph_page_dup_node (page, 0, "states");
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (states));
+  g_assert_cmpstr (json_array_get_string_element (json_node_get_array (states), 0), ==, "x");
+  number = rd_graph_page_dup_node (page, 0, "n");
+  g_assert_cmpfloat (json_node_get_double (number), ==, -1500.0);
+  g_assert_null (rd_graph_page_dup_node (page, 0, "missing"));
+}
+
+static void
+test_last_page (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RdGraphPage) page = read_page ("{\"value\":[],\"@odata.nextLink\":null}", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (rd_graph_page_get_n_items (page), ==, 0);
+  g_assert_null (rd_graph_page_get_next_link (page));
+}
+
+static void
+test_invalid (void)
+{
+  static const char *const syntax[] = {
+    "",
+    "{",
+    "{\"value\": [",
+    "{\"value\": [{\"id\": \"a\"}]",
+    "{\"value\": [{\"id\": \"a\"}]} x",
+    "{\"value\": [{\"id\": \"a\"},]}",
+    "{\"value\": [{\"id\" \"a\"}]}",
+    "{\"value\": [{\"id\": 'a'}]}",
+    "{\"value\": [{\"id\": \"a\tb\"}]}",
+    "{\"value\": [{\"id\": \"\\x\"}]}",
+    "{\"value\": [{\"id\": \"\\u12\"}]}",
+    "{\"value\": [{\"id\": \"\\ud83d\"}]}",
+    "{\"value\": [{\"id\": \"\\ude00\"}]}",
+    "{\"value\": [{\"id\": \"\\u0000\"}]}",
+    "{\"value\": [{\"id\": \"\xc3\x28\"}]}",
+    "{\"value\": [{\"n\": 01}]}",
+    "{\"value\": [{\"n\": 1.}]}",
+    "{\"value\": [{\"n\": -}]}",
+    "{\"value\": [{\"b\": tru}]}",
+    "{\"value\": [{\"x\": [1, 2}]}",
+    "[]",
+  };
+  static const char *const shape[] = {
+    "{}",
+    "{\"value\": {}}",
+    "{\"value\": [], \"@odata.nextLink\": 3}",
+  };
+  g_autoptr (GString) deep = g_string_new ("{\"value\": [{\"x\": ");
+
+  for (guint i = 0; i < G_N_ELEMENTS (syntax); i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      g_test_message ("%s", syntax[i]);
+      g_assert_null (read_page (syntax[i], &error));
+      g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (shape); i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      g_assert_null (read_page (shape[i], &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+    }
+
+  /* Nesting is bounded, not a stack overflow. */
+  for (guint i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  {
+    g_autoptr (GError) error = NULL;
+
+    g_assert_null (read_page (deep->str, &error));
+    g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA);
+  }
+}
+
+/* The mapper reads a page item as it reads the same JsonObject. */
+static void
+test_mapper (void)
+{
+  static const char text[] =
+    "{\"value\": [{\"id\": \"d1\", \"deviceName\": \"PC-\\u00c5SA\", \"operatingSystem\": "
+    "\"Windows\", \"osVersion\": \"10.0.19045.3803\", \"complianceState\": \"noncompliant\", "
+    "\"managedDeviceOwnerType\": \"personal\", \"joinType\": \"hybridAzureADJoined\", "
+    "\"managementState\": \"wipePending\", \"isEncrypted\": false, \"serialNumber\": \"\", "
+    "\"enrolledDateTime\": \"2024-01-02T03:04:05Z\", \"lastSyncDateTime\": "
+    "\"0001-01-01T00:00:00Z\", \"userPrincipalName\": null}, {\"deviceName\": \"no id\"}]}";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RdGraphPage) page = read_page (text, &error);
+  g_autoptr (JsonNode) root = json_from_string (text, &error);
+  JsonArray *items = json_object_get_array_member (json_node_get_object (root), "value");
+  g_autoptr (RdDevice) from_page = NULL;
+  g_autoptr (RdDevice) from_object = NULL;
+  g_autoptr (JsonNode) a = NULL;
+  g_autoptr (JsonNode) b = NULL;
+
+  g_assert_no_error (error);
+  from_page = rd_device_mapper_device_from_page (page, 0);
+  from_object = rd_device_mapper_device_from_graph (json_array_get_object_element (items, 0));
+  a = rd_device_to_json (from_page);
+  b = rd_device_to_json (from_object);
+  g_assert_true (json_node_equal (a, b));
+  g_assert_cmpstr (rd_device_get_name (from_page), ==, "PC-ÅSA");
+  g_assert_cmpint (rd_device_get_join_type (from_page), ==, RD_JOIN_TYPE_HYBRID_JOINED);
+  g_assert_cmpint (rd_device_get_encrypted (from_page), ==, RD_TRISTATE_NO);
+  g_assert_null (rd_device_get_serial (from_page));
+  g_assert_null (rd_device_get_last_sync (from_page));
+  g_assert_nonnull (rd_device_get_enrolled (from_page));
+  g_assert_null (rd_device_mapper_device_from_page (page, 1));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/rd/graph-page/members", test_members);
+  g_test_add_func ("/rd/graph-page/last-page", test_last_page);
+  g_test_add_func ("/rd/graph-page/invalid", test_invalid);
+  g_test_add_func ("/rd/graph-page/mapper", test_mapper);
+
+  return g_test_run ();
+}
