@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "rd-activity-view.h"
+#include "rd-ui-test-util.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -24,15 +25,6 @@ typedef struct
 } Fixture;
 
 static void
-wait_for_frames (void)
-{
-  gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC / 4;
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-}
-
-static void
 wait_until_loaded (Fixture *f)
 {
   gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
@@ -48,11 +40,7 @@ static gpointer
 template_child (Fixture    *f,
                 const char *name)
 {
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (f->view), RD_TYPE_ACTIVITY_VIEW,
-                                                  name);
-
-  g_assert_nonnull (child);
-  return child;
+  return rd_ui_test_template_child (f->view, RD_TYPE_ACTIVITY_VIEW, name);
 }
 
 static const char *
@@ -107,9 +95,7 @@ fixture_set_up (Fixture       *f,
   f->log = rd_audit_log_new (f->path);
 
   f->view = g_object_ref_sink (RD_ACTIVITY_VIEW (rd_activity_view_new ()));
-  f->window = g_object_ref (GTK_WINDOW (gtk_window_new ()));
-  gtk_window_set_default_size (f->window, 1280, 480);
-  gtk_window_set_child (f->window, GTK_WIDGET (f->view));
+  f->window = rd_ui_test_window_new (GTK_WIDGET (f->view), 1280, 480);
   gtk_window_present (f->window);
 }
 
@@ -131,9 +117,7 @@ static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
-  gtk_window_destroy (f->window);
-  wait_for_frames ();
-  g_assert_finalize_object (f->window);
+  rd_ui_test_close_window (f->window, 250);
   g_assert_finalize_object (f->view);
   g_assert_finalize_object (f->log);
 
@@ -244,16 +228,6 @@ test_filters (Fixture       *f,
   g_assert_cmpstr (page (f), ==, "list");
 }
 
-static void
-on_exported_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
 static char **
 export (Fixture *f)
 {
@@ -263,14 +237,11 @@ export (Fixture *f)
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
 
-  rd_activity_view_export_async (f->view, file, NULL, on_exported_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_true (rd_activity_view_export_finish (f->view, result, &error));
+  rd_activity_view_export_async (f->view, file, NULL, rd_ui_test_async_result_cb, &result);
+  g_assert_true (
+    rd_activity_view_export_finish (f->view, rd_ui_test_wait_for_result (&result), &error));
   g_assert_no_error (error);
-  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (g_unlink (path), ==, 0);
+  text = rd_ui_test_take_file (path);
 
   g_assert_true (g_str_has_suffix (text, "\r\n"));
   return g_strsplit (text, "\r\n", -1);
@@ -385,7 +356,7 @@ test_switch_log (Fixture       *f,
   rd_activity_view_set_audit_log (f->view, f->log);
   rd_activity_view_set_audit_log (f->view, other);
   wait_until_loaded (f);
-  wait_for_frames ();
+  rd_ui_test_iterate (250);
   g_assert_cmpuint (n_rows (f), ==, 0);
   g_assert_cmpstr (page (f), ==, "empty");
 }
@@ -394,22 +365,9 @@ static void
 save_screenshot (Fixture    *f,
                  const char *name)
 {
-  const char *dir = g_getenv ("RD_SCREENSHOT_DIR");
-  GtkWidget *widget = GTK_WIDGET (f->window);
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
+  g_autofree char *path = g_build_filename (g_getenv ("RD_SCREENSHOT_DIR"), name, NULL);
 
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (f->window)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
+  rd_ui_test_save_screenshot (GTK_WIDGET (f->window), path);
 }
 
 static void
@@ -418,7 +376,7 @@ test_screenshot (Fixture       *f,
 {
   rd_activity_view_set_audit_log (f->view, f->log);
   wait_until_loaded (f);
-  wait_for_frames ();
+  rd_ui_test_iterate (250);
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (template_child (f, "stack"))));
   if (g_getenv ("RD_SCREENSHOT_DIR") != NULL)
     save_screenshot (f, "activity-view-empty.png");
@@ -426,7 +384,7 @@ test_screenshot (Fixture       *f,
   fill (f);
   rd_activity_view_reload (f->view);
   wait_until_loaded (f);
-  wait_for_frames ();
+  rd_ui_test_iterate (250);
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (template_child (f, "column_view"))));
 
   if (g_getenv ("RD_SCREENSHOT_DIR") == NULL)

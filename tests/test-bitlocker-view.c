@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "rd-bitlocker-view.h"
+#include "rd-ui-test-util.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -23,24 +24,11 @@ typedef struct
   guint n_shown;
 } Fixture;
 
-static void
-wait_for_frames (void)
-{
-  gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC / 4;
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-}
-
 static gpointer
 template_child (Fixture    *f,
                 const char *name)
 {
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (f->view), RD_TYPE_BITLOCKER_VIEW,
-                                                  name);
-
-  g_assert_nonnull (child);
-  return child;
+  return rd_ui_test_template_child (f->view, RD_TYPE_BITLOCKER_VIEW, name);
 }
 
 static RdDevice *
@@ -99,21 +87,17 @@ fixture_set_up (Fixture       *f,
   g_assert_no_error (error);
 
   f->view = g_object_ref_sink (RD_BITLOCKER_VIEW (rd_bitlocker_view_new ()));
-  f->window = g_object_ref (GTK_WINDOW (gtk_window_new ()));
-  gtk_window_set_default_size (f->window, 1280, 560);
-  gtk_window_set_child (f->window, GTK_WIDGET (f->view));
+  f->window = rd_ui_test_window_new (GTK_WIDGET (f->view), 1280, 560);
   rd_bitlocker_view_set_board (f->view, f->board);
   gtk_window_present (f->window);
-  wait_for_frames ();
+  rd_ui_test_iterate (250);
 }
 
 static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
-  gtk_window_destroy (f->window);
-  wait_for_frames ();
-  g_assert_finalize_object (f->window);
+  rd_ui_test_close_window (f->window, 250);
   g_assert_finalize_object (f->view);
   g_clear_object (&f->shown);
   g_ptr_array_unref (f->devices);
@@ -300,16 +284,6 @@ parse_csv (const char *text)
   return records;
 }
 
-static void
-on_exported_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
 static GPtrArray *
 export (Fixture    *f,
         const char *dir,
@@ -321,15 +295,12 @@ export (Fixture    *f,
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
 
-  rd_bitlocker_view_export_async (f->view, file, NULL, on_exported_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_true (rd_bitlocker_view_export_finish (f->view, result, &error));
+  rd_bitlocker_view_export_async (f->view, file, NULL, rd_ui_test_async_result_cb, &result);
+  g_assert_true (
+    rd_bitlocker_view_export_finish (f->view, rd_ui_test_wait_for_result (&result), &error));
   g_assert_no_error (error);
 
-  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (g_unlink (path), ==, 0);
+  text = rd_ui_test_take_file (path);
 
   if (out_text != NULL)
     *out_text = g_strdup (text);
@@ -439,13 +410,7 @@ test_screenshot (Fixture       *f,
                  gconstpointer  data)
 {
   const char *dir = g_getenv ("RD_SCREENSHOT_DIR");
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
   g_autofree char *path = NULL;
-  GtkWidget *widget = GTK_WIDGET (f->window);
-  int width, height;
 
   /* The view renders a row per device. */
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (template_child (f, "column_view"))));
@@ -457,17 +422,8 @@ test_screenshot (Fixture       *f,
       return;
     }
 
-  width = gtk_widget_get_width (widget);
-  height = gtk_widget_get_height (widget);
-  paintable = gtk_widget_paintable_new (widget);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (f->window)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
   path = g_build_filename (dir, "bitlocker-view.png", NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
+  rd_ui_test_save_screenshot (GTK_WIDGET (f->window), path);
 }
 
 int

@@ -10,6 +10,8 @@
 #include "rd-readiness.h"
 #include "rd-window.h"
 
+#include "rd-ui-test-util.h"
+
 /* The board's widgets, driven as an admin would: drops, the card menu and
  * the shortcuts' action, Undo from the toast, the search, the plan pane's
  * Run button and its confirmation. */
@@ -29,64 +31,13 @@ typedef struct
   RdPlan *confirmed_plan;
 } Fixture;
 
-static void
-iterate (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-}
-
-/* Runs the main loop until @done (@data) holds, for at most five seconds. */
-static gboolean
-iterate_until (gboolean (*done) (gpointer data),
-               gpointer data)
-{
-  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-    }
-
-  return TRUE;
-}
-
-static GObject *
-template_child (gpointer    widget,
-                GType       type,
-                const char *name)
-{
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
-
-  g_assert_nonnull (child);
-  return child;
-}
-
-static void
-collect (GtkWidget *widget,
-         GType      type,
-         GPtrArray *found)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
-        g_ptr_array_add (found, child);
-      collect (child, type, found);
-    }
-}
-
 static RdDeviceCard *
 find_card (RdLaneView *lane,
            RdDevice   *device)
 {
   g_autoptr(GPtrArray) cards = g_ptr_array_new ();
 
-  collect (GTK_WIDGET (lane), RD_TYPE_DEVICE_CARD, cards);
+  rd_ui_test_collect (GTK_WIDGET (lane), RD_TYPE_DEVICE_CARD, cards);
   for (guint i = 0; i < cards->len; i++)
     if (rd_device_card_get_device (cards->pdata[i]) == device)
       return cards->pdata[i];
@@ -101,7 +52,7 @@ find_button (GtkWidget  *root,
 {
   g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
 
-  collect (root, GTK_TYPE_BUTTON, buttons);
+  rd_ui_test_collect (root, GTK_TYPE_BUTTON, buttons);
   for (guint i = buttons->len; i > 0; i--)
     if (g_strcmp0 (gtk_button_get_label (buttons->pdata[i - 1]), label) == 0 &&
         gtk_widget_get_mapped (buttons->pdata[i - 1]))
@@ -127,7 +78,7 @@ has_label_containing (GtkWidget  *root,
 {
   g_autoptr(GPtrArray) labels = g_ptr_array_new ();
 
-  collect (root, GTK_TYPE_LABEL, labels);
+  rd_ui_test_collect (root, GTK_TYPE_LABEL, labels);
   for (guint i = 0; i < labels->len; i++)
     if (strstr (gtk_label_get_label (labels->pdata[i]), text) != NULL)
       return TRUE;
@@ -135,31 +86,10 @@ has_label_containing (GtkWidget  *root,
   return FALSE;
 }
 
-static AdwMessageDialog *
-find_dialog (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  AdwMessageDialog *found = NULL;
-  guint n = g_list_model_get_n_items (toplevels);
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
-        {
-          g_assert_null (found);
-          found = ADW_MESSAGE_DIALOG (window);
-        }
-    }
-
-  return found;
-}
-
 static gboolean
 no_dialog (gpointer data)
 {
-  return find_dialog () == NULL;
+  return rd_ui_test_find_dialog () == NULL;
 }
 
 static RdDevice *
@@ -200,8 +130,8 @@ static const char *
 lane_count (Fixture *fixture,
             RdLane   lane)
 {
-  return gtk_label_get_label (GTK_LABEL (template_child (fixture->lanes[lane], RD_TYPE_LANE_VIEW,
-                                                         "count_label")));
+  return gtk_label_get_label (
+    GTK_LABEL (rd_ui_test_template_child (fixture->lanes[lane], RD_TYPE_LANE_VIEW, "count_label")));
 }
 
 static GtkDropTarget *
@@ -295,16 +225,17 @@ fixture_setup (Fixture       *fixture,
   rd_window_set_board (fixture->window, fixture->board);
   g_signal_connect (fixture->window, "run-plan-confirmed", G_CALLBACK (on_run_plan_confirmed_cb),
                     fixture);
-  fixture->lanes[RD_LANE_INVENTORY] = RD_LANE_VIEW (template_child (fixture->window, RD_TYPE_WINDOW,
-                                                                    "inventory_lane"));
-  fixture->lanes[RD_LANE_BREAK_FIX] = RD_LANE_VIEW (template_child (fixture->window, RD_TYPE_WINDOW,
-                                                                    "break_fix_lane"));
-  fixture->lanes[RD_LANE_REUSE] = RD_LANE_VIEW (template_child (fixture->window, RD_TYPE_WINDOW,
-                                                                "reuse_lane"));
-  fixture->pane = RD_PLAN_PANE (template_child (fixture->window, RD_TYPE_WINDOW, "plan_pane"));
+  fixture->lanes[RD_LANE_INVENTORY] = RD_LANE_VIEW (
+    rd_ui_test_template_child (fixture->window, RD_TYPE_WINDOW, "inventory_lane"));
+  fixture->lanes[RD_LANE_BREAK_FIX] = RD_LANE_VIEW (
+    rd_ui_test_template_child (fixture->window, RD_TYPE_WINDOW, "break_fix_lane"));
+  fixture->lanes[RD_LANE_REUSE] = RD_LANE_VIEW (
+    rd_ui_test_template_child (fixture->window, RD_TYPE_WINDOW, "reuse_lane"));
+  fixture->pane = RD_PLAN_PANE (
+    rd_ui_test_template_child (fixture->window, RD_TYPE_WINDOW, "plan_pane"));
   gtk_window_set_default_size (GTK_WINDOW (fixture->window), 1400, 860);
   gtk_window_present (GTK_WINDOW (fixture->window));
-  iterate (250);
+  rd_ui_test_iterate (250);
 
   g_assert_cmpstr (lane_count (fixture, RD_LANE_INVENTORY), ==, "5");
 }
@@ -313,9 +244,7 @@ static void
 fixture_teardown (Fixture       *fixture,
                   gconstpointer  data)
 {
-  gtk_window_destroy (GTK_WINDOW (fixture->window));
-  iterate (100);
-  g_assert_finalize_object (fixture->window);
+  rd_ui_test_close_window (fixture->window, 100);
   g_clear_object (&fixture->confirmed_plan);
   g_assert_finalize_object (fixture->board);
   g_ptr_array_unref (fixture->devices);
@@ -333,7 +262,7 @@ test_drop_device (Fixture       *fixture,
   g_value_set_object (&value, device (fixture, 0));
   g_assert_true (drop (fixture->lanes[RD_LANE_BREAK_FIX], &value));
   g_value_unset (&value);
-  iterate (50);
+  rd_ui_test_iterate (50);
 
   g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_BREAK_FIX);
   g_assert_cmpstr (lane_count (fixture, RD_LANE_INVENTORY), ==, "4");
@@ -364,7 +293,7 @@ test_drop_several (Fixture       *fixture,
   g_value_set_object (&value, store);
   g_assert_true (drop (fixture->lanes[RD_LANE_REUSE], &value));
   g_value_unset (&value);
-  iterate (50);
+  rd_ui_test_iterate (50);
 
   g_assert_cmpint (lane_of (fixture, 1), ==, RD_LANE_REUSE);
   g_assert_cmpint (lane_of (fixture, 2), ==, RD_LANE_REUSE);
@@ -397,7 +326,7 @@ test_card_menu_move (Fixture       *fixture,
 
   g_assert_nonnull (card);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card), "card.move-to-lane", "s", "reuse"));
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_cmpint (lane_of (fixture, 2), ==, RD_LANE_REUSE);
   g_assert_cmpstr (lane_count (fixture, RD_LANE_REUSE), ==, "1");
 
@@ -406,8 +335,8 @@ test_card_menu_move (Fixture       *fixture,
   g_assert_nonnull (card);
   g_assert_true (rd_device_card_get_plan (card) ==
                  rd_board_get_plan (fixture->board, device (fixture, 2)));
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (template_child (card, RD_TYPE_DEVICE_CARD,
-                                                                     "state_label"))));
+  g_assert_true (gtk_widget_get_visible (
+    GTK_WIDGET (rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, "state_label"))));
 }
 
 static void
@@ -423,7 +352,7 @@ test_shortcut_move (Fixture       *fixture,
   add_to_selection (fixture, RD_LANE_INVENTORY, device (fixture, 1), FALSE);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (inventory), "lane.move-selection", "s",
                                              "break-fix"));
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_BREAK_FIX);
   g_assert_cmpint (lane_of (fixture, 1), ==, RD_LANE_BREAK_FIX);
   g_assert_cmpint (lane_of (fixture, 2), ==, RD_LANE_INVENTORY);
@@ -448,13 +377,13 @@ test_undo (Fixture       *fixture,
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card), "card.move-to-lane", "s",
                                              "break-fix"));
-  iterate (100);
+  rd_ui_test_iterate (100);
   g_assert_cmpint (lane_of (fixture, 3), ==, RD_LANE_BREAK_FIX);
 
   undo = find_button (GTK_WIDGET (fixture->window), "_Undo");
   g_assert_nonnull (undo);
   g_signal_emit_by_name (undo, "clicked");
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_cmpint (lane_of (fixture, 3), ==, RD_LANE_INVENTORY);
   g_assert_cmpstr (lane_count (fixture, RD_LANE_BREAK_FIX), ==, "0");
 
@@ -463,16 +392,16 @@ test_undo (Fixture       *fixture,
   g_assert_true (rd_board_set_method (fixture->board, device (fixture, 3),
                                       RD_METHOD_REIMAGE_UNIVERSAL, &error));
   g_assert_no_error (error);
-  iterate (50);
+  rd_ui_test_iterate (50);
   card = find_card (fixture->lanes[RD_LANE_REUSE], device (fixture, 3));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card), "card.move-to-lane", "s",
                                              "inventory"));
-  iterate (100);
+  rd_ui_test_iterate (100);
   g_assert_cmpint (lane_of (fixture, 3), ==, RD_LANE_INVENTORY);
   undo = find_button (GTK_WIDGET (fixture->window), "_Undo");
   g_assert_nonnull (undo);
   g_signal_emit_by_name (undo, "clicked");
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_cmpint (lane_of (fixture, 3), ==, RD_LANE_REUSE);
   g_assert_cmpint (rd_plan_get_method (rd_board_get_plan (fixture->board, device (fixture, 3))), ==,
                    RD_METHOD_REIMAGE_UNIVERSAL);
@@ -493,19 +422,19 @@ test_refused_move (Fixture       *fixture,
   plan = rd_board_get_plan (fixture->board, device (fixture, 0));
   g_assert_true (rd_board_transition_plan (fixture->board, plan, RD_PLAN_STATE_SENDING, &error));
   g_assert_no_error (error);
-  iterate (50);
+  rd_ui_test_iterate (50);
 
   /* Its card offers no move at all. */
   card = find_card (fixture->lanes[RD_LANE_BREAK_FIX], device (fixture, 0));
   g_assert_nonnull (card);
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (template_child (card, RD_TYPE_DEVICE_CARD,
-                                                                      "menu_button"))));
+  g_assert_false (gtk_widget_get_visible (
+    GTK_WIDGET (rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, "menu_button"))));
 
   g_value_init (&value, RD_TYPE_DEVICE);
   g_value_set_object (&value, device (fixture, 0));
   drop (fixture->lanes[RD_LANE_INVENTORY], &value);
   g_value_unset (&value);
-  iterate (100);
+  rd_ui_test_iterate (100);
 
   g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_BREAK_FIX);
   g_assert_true (has_label_containing (GTK_WIDGET (fixture->window),
@@ -526,8 +455,8 @@ static void
 test_search (Fixture       *fixture,
              gconstpointer  data)
 {
-  GtkEditable *entry = GTK_EDITABLE (template_child (fixture->window, RD_TYPE_WINDOW,
-                                                     "search_entry"));
+  GtkEditable *entry = GTK_EDITABLE (
+    rd_ui_test_template_child (fixture->window, RD_TYPE_WINDOW, "search_entry"));
   RdLaneView *inventory = fixture->lanes[RD_LANE_INVENTORY];
   GListModel *shown = G_LIST_MODEL (rd_lane_view_get_selection (inventory));
   g_autoptr(RdDevice) first = NULL;
@@ -537,15 +466,14 @@ test_search (Fixture       *fixture,
   /* Through the entry, in any case; the entry waits a moment before it
    * reports a change. */
   gtk_editable_set_text (entry, "fin PC");
-  g_assert_true (iterate_until (inventory_shows_two, fixture));
+  g_assert_true (rd_ui_test_iterate_until (inventory_shows_two, fixture, 5));
   g_assert_cmpuint (g_list_model_get_n_items (shown), ==, 2);
 
   /* A word that matches nothing shows the no-results page. */
   rd_lane_view_set_search (inventory, "fin pc zzz");
   g_assert_cmpuint (g_list_model_get_n_items (shown), ==, 0);
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (template_child (inventory,
-                                                                                RD_TYPE_LANE_VIEW,
-                                                                                "stack"))),
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (
+                     GTK_STACK (rd_ui_test_template_child (inventory, RD_TYPE_LANE_VIEW, "stack"))),
                    ==, "no-results");
 
   rd_lane_view_set_search (inventory, "");
@@ -591,8 +519,9 @@ method_check (Fixture *fixture,
 {
   g_autoptr(GPtrArray) checks = g_ptr_array_new ();
 
-  collect (GTK_WIDGET (template_child (fixture->pane, RD_TYPE_PLAN_PANE, "method_list")),
-           GTK_TYPE_CHECK_BUTTON, checks);
+  rd_ui_test_collect (
+    GTK_WIDGET (rd_ui_test_template_child (fixture->pane, RD_TYPE_PLAN_PANE, "method_list")),
+    GTK_TYPE_CHECK_BUTTON, checks);
   g_assert_cmpuint (nth, <, checks->len);
   return checks->pdata[nth];
 }
@@ -602,18 +531,20 @@ test_run_blocked (Fixture       *fixture,
                   gconstpointer  data)
 {
   RdDevice *hybrid = device (fixture, 4);
-  GtkWidget *run = GTK_WIDGET (template_child (fixture->pane, RD_TYPE_PLAN_PANE, "run_button"));
-  GtkLabel *reason = GTK_LABEL (template_child (fixture->pane, RD_TYPE_PLAN_PANE, "reason_label"));
-  AdwFlap *flap = ADW_FLAP (template_child (fixture->window, RD_TYPE_WINDOW, "flap"));
+  GtkWidget *run = GTK_WIDGET (
+    rd_ui_test_template_child (fixture->pane, RD_TYPE_PLAN_PANE, "run_button"));
+  GtkLabel *reason = GTK_LABEL (
+    rd_ui_test_template_child (fixture->pane, RD_TYPE_PLAN_PANE, "reason_label"));
+  AdwFlap *flap = ADW_FLAP (rd_ui_test_template_child (fixture->window, RD_TYPE_WINDOW, "flap"));
   g_autoptr(GError) error = NULL;
   g_autoptr(GListModel) checks = NULL;
   g_autofree char *expected = NULL;
 
   g_assert_false (adw_flap_get_reveal_flap (flap));
   g_assert_true (rd_board_move_device (fixture->board, hybrid, RD_LANE_REUSE, &error));
-  iterate (50);
+  rd_ui_test_iterate (50);
   select_device (fixture, RD_LANE_REUSE, hybrid);
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_true (rd_plan_pane_get_device (fixture->pane) == hybrid);
   g_assert_true (adw_flap_get_reveal_flap (flap));
 
@@ -622,7 +553,7 @@ test_run_blocked (Fixture       *fixture,
 
   /* Autopilot Reset, the third choice in Reuse, does not. */
   gtk_check_button_set_active (GTK_CHECK_BUTTON (method_check (fixture, 2)), TRUE);
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_cmpint (rd_plan_get_method (rd_board_get_plan (fixture->board, hybrid)), ==,
                    RD_METHOD_AUTOPILOT_RESET);
   g_assert_false (gtk_widget_get_sensitive (run));
@@ -631,28 +562,26 @@ test_run_blocked (Fixture       *fixture,
   g_assert_nonnull (rd_readiness_first_blocker (checks));
   expected = g_strdup_printf ("Blocked: %s", rd_check_get_title (rd_readiness_first_blocker (checks)));
   g_assert_cmpstr (gtk_label_get_label (reason), ==, expected);
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (template_child (fixture->pane,
-                                                                     RD_TYPE_PLAN_PANE,
-                                                                     "reason_box"))));
+  g_assert_true (gtk_widget_get_visible (
+    GTK_WIDGET (rd_ui_test_template_child (fixture->pane, RD_TYPE_PLAN_PANE, "reason_box"))));
 
   /* The run action itself refuses too, with the reason in a toast. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.run-plan", "s",
                                              rd_device_get_id (hybrid)));
-  iterate (50);
-  g_assert_null (find_dialog ());
+  rd_ui_test_iterate (50);
+  g_assert_null (rd_ui_test_find_dialog ());
   g_assert_cmpuint (fixture->confirmed, ==, 0);
 
   /* Back to the OEM image: Run again. */
   gtk_check_button_set_active (GTK_CHECK_BUTTON (method_check (fixture, 0)), TRUE);
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_true (gtk_widget_get_sensitive (run));
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (template_child (fixture->pane,
-                                                                      RD_TYPE_PLAN_PANE,
-                                                                      "reason_box"))));
+  g_assert_false (gtk_widget_get_visible (
+    GTK_WIDGET (rd_ui_test_template_child (fixture->pane, RD_TYPE_PLAN_PANE, "reason_box"))));
 
   /* Closing the pane clears the selection. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->pane), "pane.close", NULL));
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_false (adw_flap_get_reveal_flap (flap));
   g_assert_null (rd_lane_view_get_selected_device (fixture->lanes[RD_LANE_REUSE]));
 }
@@ -662,22 +591,23 @@ test_run_confirm (Fixture       *fixture,
                   gconstpointer  data)
 {
   RdDevice *pc = device (fixture, 0);
-  GtkWidget *run = GTK_WIDGET (template_child (fixture->pane, RD_TYPE_PLAN_PANE, "run_button"));
+  GtkWidget *run = GTK_WIDGET (
+    rd_ui_test_template_child (fixture->pane, RD_TYPE_PLAN_PANE, "run_button"));
   g_autoptr(GError) error = NULL;
   AdwMessageDialog *dialog;
   RdPlan *plan;
 
   g_assert_true (rd_board_move_device (fixture->board, pc, RD_LANE_BREAK_FIX, &error));
   plan = rd_board_get_plan (fixture->board, pc);
-  iterate (50);
+  rd_ui_test_iterate (50);
   select_device (fixture, RD_LANE_BREAK_FIX, pc);
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_true (gtk_widget_get_sensitive (run));
 
   /* Run asks first: the device, what it loses, Cancel as the default. */
   g_signal_emit_by_name (run, "clicked");
-  iterate (100);
-  dialog = find_dialog ();
+  rd_ui_test_iterate (100);
+  dialog = rd_ui_test_find_dialog ();
   g_assert_nonnull (dialog);
   g_object_ref (dialog);
   g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Wipe HR-LT-001?");
@@ -690,28 +620,24 @@ test_run_confirm (Fixture       *fixture,
 
   /* A second Run while it is open does not open a second dialog. */
   g_signal_emit_by_name (run, "clicked");
-  iterate (50);
-  g_assert_true (find_dialog () == dialog);
+  rd_ui_test_iterate (50);
+  g_assert_true (rd_ui_test_find_dialog () == dialog);
 
   click (GTK_WIDGET (dialog), "_Cancel");
-  g_assert_true (iterate_until (no_dialog, NULL));
+  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 5));
   g_assert_cmpuint (fixture->confirmed, ==, 0);
-  gtk_window_destroy (GTK_WINDOW (dialog));
-  iterate (50);
-  g_assert_finalize_object (dialog);
+  rd_ui_test_close_window (dialog, 50);
 
   g_signal_emit_by_name (run, "clicked");
-  iterate (100);
-  dialog = find_dialog ();
+  rd_ui_test_iterate (100);
+  dialog = rd_ui_test_find_dialog ();
   g_assert_nonnull (dialog);
   g_object_ref (dialog);
   click (GTK_WIDGET (dialog), "_Wipe");
-  g_assert_true (iterate_until (no_dialog, NULL));
+  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 5));
   g_assert_cmpuint (fixture->confirmed, ==, 1);
   g_assert_true (fixture->confirmed_plan == plan);
-  gtk_window_destroy (GTK_WINDOW (dialog));
-  iterate (50);
-  g_assert_finalize_object (dialog);
+  rd_ui_test_close_window (dialog, 50);
   g_assert_cmpuint (fixture->confirmed, ==, 1);
 }
 
@@ -724,7 +650,7 @@ test_card_finalizes (void)
   GtkLabel *name;
 
   rd_device_card_set_device (RD_DEVICE_CARD (card), pc);
-  name = GTK_LABEL (template_child (card, RD_TYPE_DEVICE_CARD, "name_label"));
+  name = GTK_LABEL (rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, "name_label"));
   g_assert_cmpstr (gtk_label_get_label (name), ==, "PC-9");
   g_object_set (pc, "name", "PC-10", NULL);
   g_assert_cmpstr (gtk_label_get_label (name), ==, "PC-10");

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "rd-preferences-window.h"
+#include "rd-ui-test-util.h"
 
 /* The preferences save what is acceptable and refuse, on the row, an
  * endpoint that is neither https:// nor loopback. */
@@ -12,20 +13,7 @@ static GObject *
 template_child (gpointer    widget,
                 const char *name)
 {
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget),
-                                                  RD_TYPE_PREFERENCES_WINDOW, name);
-
-  g_assert_nonnull (child);
-  return child;
-}
-
-static void
-iterate (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
+  return rd_ui_test_template_child (widget, RD_TYPE_PREFERENCES_WINDOW, name);
 }
 
 static char *
@@ -46,7 +34,7 @@ test_preferences_endpoints (void)
   g_autofree char *value = NULL;
 
   gtk_window_present (GTK_WINDOW (window));
-  iterate (100);
+  rd_ui_test_iterate (100);
 
   /* http:// to a remote host: shown as an error, not saved. */
   gtk_editable_set_text (GTK_EDITABLE (row), "http://graph.example.com");
@@ -82,9 +70,7 @@ test_preferences_endpoints (void)
   g_assert_cmpstr (value, ==, "");
 
   g_settings_reset (settings, "login-endpoint");
-  gtk_window_destroy (GTK_WINDOW (window));
-  iterate (50);
-  g_assert_finalize_object (window);
+  rd_ui_test_close_window (window, 50);
 }
 
 static void
@@ -110,9 +96,7 @@ test_preferences_sign_in (void)
 
   g_settings_reset (settings, "cloud");
   g_settings_reset (settings, "tenant");
-  gtk_window_destroy (GTK_WINDOW (window));
-  iterate (50);
-  g_assert_finalize_object (window);
+  rd_ui_test_close_window (window, 50);
 }
 
 int

@@ -11,6 +11,7 @@
 #include "rd-usb-drive-row.h"
 #include "rd-usb-key-progress-row.h"
 #include "rd-usb-keys-view.h"
+#include "rd-ui-test-util.h"
 
 /* The USB keys view with real widgets, and the real recovery-desk-imager writing to regular
  * files that stand in for keys. This suite runs without udisksd, so the view's own drive list
@@ -27,29 +28,6 @@ typedef struct
   char *image;
   char *image_sha256;
 } Fixture;
-
-static void
-iterate (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-}
-
-static gboolean
-iterate_until (gboolean (*done) (gpointer data), gpointer data, guint seconds)
-{
-  gint64 end = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-    }
-  return TRUE;
-}
 
 static GObject *
 child (Fixture *f, const char *name)
@@ -129,11 +107,9 @@ fixture_setup (Fixture *f, gconstpointer data)
       f->drives = g_list_store_new (RD_TYPE_DRIVE);
       rd_usb_keys_view_set_drives (f->view, G_LIST_MODEL (f->drives));
     }
-  f->window = GTK_WINDOW (g_object_ref_sink (gtk_window_new ()));
-  gtk_window_set_default_size (f->window, 820, 980);
-  gtk_window_set_child (f->window, GTK_WIDGET (f->view));
+  f->window = rd_ui_test_window_new (GTK_WIDGET (f->view), 820, 980);
   gtk_window_present (f->window);
-  iterate (200);
+  rd_ui_test_iterate (200);
 }
 
 static void
@@ -156,9 +132,7 @@ remove_tree (const char *path)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  gtk_window_destroy (f->window);
-  iterate (100);
-  g_assert_finalize_object (f->window);
+  rd_ui_test_close_window (f->window, 100);
   g_assert_finalize_object (f->view);
   if (f->drives != NULL)
     g_assert_finalize_object (f->drives);
@@ -218,43 +192,6 @@ image_read (gpointer data)
   return !gtk_widget_get_visible (GTK_WIDGET (child (f, "inspect_spinner")));
 }
 
-static AdwMessageDialog *
-find_dialog (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  AdwMessageDialog *found = NULL;
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr (GObject) window = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
-        {
-          g_assert_null (found);
-          found = ADW_MESSAGE_DIALOG (window);
-        }
-    }
-  return found;
-}
-
-static void
-save_screenshot (GtkWidget *widget, const char *path)
-{
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-}
-
 /* Without udisksd (as in this suite) the list says so, and nothing can be written. */
 static void
 test_empty_state (Fixture *f, gconstpointer data)
@@ -294,7 +231,7 @@ test_drives_live (Fixture *f, gconstpointer data)
   g_assert_cmpstr (adw_status_page_get_title (empty), ==, "Insert a USB Key");
 
   g_list_store_append (f->drives, drive);
-  iterate (20);
+  rd_ui_test_iterate (20);
   g_assert_cmpstr (drives_page (f), ==, "list");
   rows = drive_rows (f);
   g_assert_cmpuint (rows->len, ==, 1);
@@ -302,7 +239,7 @@ test_drives_live (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (rows->pdata[0]), "4C530001"));
 
   g_list_store_remove (f->drives, 0);
-  iterate (20);
+  rd_ui_test_iterate (20);
   g_assert_cmpstr (drives_page (f), ==, "empty");
 }
 
@@ -329,7 +266,7 @@ test_image (Fixture *f, gconstpointer data)
   g_assert_null (rd_usb_drive_row_get_refusal (rows->pdata[1]));
 
   rd_usb_keys_view_set_image (f->view, f->image);
-  g_assert_true (iterate_until (sha_known, f, 20));
+  g_assert_true (rd_ui_test_iterate_until (sha_known, f, 20));
   g_assert_cmpstr (rd_usb_keys_view_get_image_sha256 (f->view), ==, f->image_sha256);
   g_assert_cmpstr (gtk_label_get_label (sha_label), ==, f->image_sha256);
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child (f, "image_row"))),
@@ -361,7 +298,7 @@ test_image (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   rd_usb_keys_view_set_image (f->view, iso);
   g_assert_null (rd_usb_keys_view_get_image_sha256 (f->view));
-  g_assert_true (iterate_until (image_read, f, 20));
+  g_assert_true (rd_ui_test_iterate_until (image_read, f, 20));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (child (f, "refusal_row"))));
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (child (f, "refusal_row"))),
                             "Windows media mode"));
@@ -369,7 +306,7 @@ test_image (Fixture *f, gconstpointer data)
 
   /* A file that is no image says why. */
   rd_usb_keys_view_set_image (f->view, "/nonexistent/image.img");
-  g_assert_true (iterate_until (image_read, f, 20));
+  g_assert_true (rd_ui_test_iterate_until (image_read, f, 20));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (child (f, "refusal_row"))));
   g_assert_false (write_enabled (f));
 }
@@ -399,12 +336,12 @@ test_confirm_names_drives (Fixture *f, gconstpointer data)
   g_list_store_append (f->drives, a);
   g_list_store_append (f->drives, b);
   rd_usb_keys_view_set_image (f->view, f->image);
-  g_assert_true (iterate_until (image_read, f, 20));
-  g_assert_null (find_dialog ());
+  g_assert_true (rd_ui_test_iterate_until (image_read, f, 20));
+  g_assert_null (rd_ui_test_find_dialog ());
 
   choose_all_and_write (f);
-  iterate (50);
-  dialog = find_dialog ();
+  rd_ui_test_iterate (50);
+  dialog = rd_ui_test_find_dialog ();
   g_assert_nonnull (dialog);
   g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Erase 2 USB Keys?");
   body = adw_message_dialog_get_body (dialog);
@@ -418,11 +355,11 @@ test_confirm_names_drives (Fixture *f, gconstpointer data)
 
   /* Cancel writes nothing. */
   adw_message_dialog_response (dialog, "cancel");
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_false (rd_usb_keys_view_get_writing (f->view));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (child (f, "progress_group"))));
-  if (find_dialog () != NULL)
-    gtk_window_destroy (GTK_WINDOW (find_dialog ()));
+  if (rd_ui_test_find_dialog () != NULL)
+    gtk_window_destroy (GTK_WINDOW (rd_ui_test_find_dialog ()));
 }
 
 static RdDevice *
@@ -496,21 +433,21 @@ test_write_for_plan (Fixture *f, gconstpointer data)
   g_list_store_append (f->drives, a);
   g_list_store_append (f->drives, b);
   rd_usb_keys_view_set_image (f->view, f->image);
-  g_assert_true (iterate_until (sha_known, f, 20));
+  g_assert_true (rd_ui_test_iterate_until (sha_known, f, 20));
 
   choose_all_and_write (f);
-  iterate (50);
-  dialog = find_dialog ();
+  rd_ui_test_iterate (50);
+  dialog = rd_ui_test_find_dialog ();
   g_assert_nonnull (dialog);
   adw_message_dialog_response (dialog, "write");
-  iterate (20);
+  rd_ui_test_iterate (20);
   g_assert_true (rd_usb_keys_view_get_writing (f->view));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (child (f, "progress_group"))));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (child (f, "cancel_button"))));
   g_assert_false (write_enabled (f));
 
-  g_assert_true (iterate_until (not_writing, f, 60));
-  iterate (50);
+  g_assert_true (rd_ui_test_iterate_until (not_writing, f, 60));
+  rd_ui_test_iterate (50);
 
   rows = progress_rows (f);
   g_assert_cmpuint (rows->len, ==, 2);
@@ -539,7 +476,7 @@ test_write_for_plan (Fixture *f, gconstpointer data)
   g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (child (f, "plan_state_label"))), !=, "");
 
   if (screenshot != NULL)
-    save_screenshot (GTK_WIDGET (f->window), screenshot);
+    rd_ui_test_save_screenshot (GTK_WIDGET (f->window), screenshot);
 
   rd_usb_keys_view_prepare_for_plan (f->view, NULL);
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (child (f, "plan_box"))));

@@ -13,6 +13,8 @@
 #include "rd-session.h"
 #include "rd-window.h"
 
+#include "rd-ui-test-util.h"
+
 #define WIPE_PATTERN "/deviceManagement/managedDevices/{id}/wipe"
 
 /* The @skip-th descendant of @widget of @type, depth first. */
@@ -75,35 +77,6 @@ lane_count (RdLaneView *lane)
   return gtk_label_get_label (GTK_LABEL (label));
 }
 
-static void
-wait_for_frames (GtkWidget *widget)
-{
-  gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC / 4;
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-}
-
-static void
-save_screenshot (GtkWidget  *widget,
-                 const char *path)
-{
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-}
-
 static RdDevice *
 make_device (const char *id,
              const char *name)
@@ -134,7 +107,7 @@ test_window_lanes (void)
 
   window = g_object_ref (rd_window_new (app));
   gtk_window_present (GTK_WINDOW (window));
-  wait_for_frames (GTK_WIDGET (window));
+  rd_ui_test_iterate (250);
 
   collect_lanes (GTK_WIDGET (window), lanes);
   g_assert_cmpuint (lanes->len, ==, 3);
@@ -156,7 +129,7 @@ test_window_lanes (void)
   rd_board_set_devices (board, devices);
   g_assert_true (rd_board_move_device (board, devices->pdata[1], RD_LANE_BREAK_FIX, &error));
   g_assert_no_error (error);
-  wait_for_frames (GTK_WIDGET (window));
+  rd_ui_test_iterate (250);
 
   g_assert_cmpstr (lane_page (lanes->pdata[0]), ==, "list");
   g_assert_cmpstr (lane_count (lanes->pdata[0]), ==, "1");
@@ -164,9 +137,7 @@ test_window_lanes (void)
   g_assert_cmpstr (lane_count (lanes->pdata[1]), ==, "1");
   g_assert_cmpstr (lane_page (lanes->pdata[2]), ==, "empty");
 
-  gtk_window_destroy (GTK_WINDOW (window));
-  wait_for_frames (NULL);
-  g_assert_finalize_object (window);
+  rd_ui_test_close_window (window, 250);
 }
 
 static RdDevice *
@@ -249,13 +220,13 @@ test_window_board (void)
   window = g_object_ref (rd_window_new (app));
   gtk_window_set_default_size (GTK_WINDOW (window), 1500, 900);
   gtk_window_present (GTK_WINDOW (window));
-  wait_for_frames (GTK_WIDGET (window));
+  rd_ui_test_iterate (250);
 
   reuse = RD_LANE_VIEW (gtk_widget_get_template_child (GTK_WIDGET (window), RD_TYPE_WINDOW,
                                                        "reuse_lane"));
   g_assert_true (gtk_selection_model_select_item (rd_lane_view_get_selection (reuse), 0, TRUE));
-  wait_for_frames (GTK_WIDGET (window));
-  wait_for_frames (GTK_WIDGET (window));
+  rd_ui_test_iterate (250);
+  rd_ui_test_iterate (250);
 
   pane = RD_PLAN_PANE (find_descendant (GTK_WIDGET (window), RD_TYPE_PLAN_PANE, 0));
   g_assert_true (rd_plan_pane_get_device (pane) == hybrid);
@@ -263,11 +234,9 @@ test_window_board (void)
   g_assert_nonnull (find_descendant (GTK_WIDGET (window), RD_TYPE_DEVICE_CARD, 6));
 
   if (screenshot != NULL)
-    save_screenshot (GTK_WIDGET (window), screenshot);
+    rd_ui_test_save_screenshot (GTK_WIDGET (window), screenshot);
 
-  gtk_window_destroy (GTK_WINDOW (window));
-  wait_for_frames (NULL);
-  g_assert_finalize_object (window);
+  rd_ui_test_close_window (window, 250);
 }
 
 /* On the demo tenant: the real session, sync, board and device actions,
@@ -276,63 +245,12 @@ test_window_board (void)
 static RdApplication *demo_app;
 
 static void
-iterate (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE);
-}
-
-/* Runs the main loop until @done (@data) holds, for at most ten seconds. */
-static gboolean
-iterate_until (gboolean (*done) (gpointer data),
-               gpointer data)
-{
-  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-    }
-
-  return TRUE;
-}
-
-static GObject *
-template_child (gpointer    widget,
-                GType       type,
-                const char *name)
-{
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
-
-  g_assert_nonnull (child);
-  return child;
-}
-
-static void
-collect (GtkWidget *widget,
-         GType      type,
-         GPtrArray *found)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
-        g_ptr_array_add (found, child);
-      collect (child, type, found);
-    }
-}
-
-static void
 click (GtkWidget  *root,
        const char *label)
 {
   g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
 
-  collect (root, GTK_TYPE_BUTTON, buttons);
+  rd_ui_test_collect (root, GTK_TYPE_BUTTON, buttons);
   for (guint i = 0; i < buttons->len; i++)
     if (g_strcmp0 (gtk_button_get_label (buttons->pdata[i]), label) == 0 &&
         gtk_widget_get_mapped (buttons->pdata[i]))
@@ -344,33 +262,16 @@ click (GtkWidget  *root,
   g_assert_not_reached ();
 }
 
-static AdwMessageDialog *
-find_dialog (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  guint n = g_list_model_get_n_items (toplevels);
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
-        return ADW_MESSAGE_DIALOG (window);
-    }
-
-  return NULL;
-}
-
 static gboolean
 has_dialog (gpointer data)
 {
-  return find_dialog () != NULL;
+  return rd_ui_test_find_dialog () != NULL;
 }
 
 static gboolean
 no_dialog (gpointer data)
 {
-  return find_dialog () == NULL;
+  return rd_ui_test_find_dialog () == NULL;
 }
 
 typedef struct
@@ -414,9 +315,8 @@ stale_notice_hidden (gpointer data)
 {
   Demo *demo = data;
 
-  return !gtk_revealer_get_reveal_child (GTK_REVEALER (template_child (demo->window,
-                                                                       RD_TYPE_WINDOW,
-                                                                       "stale_revealer")));
+  return !gtk_revealer_get_reveal_child (
+    GTK_REVEALER (rd_ui_test_template_child (demo->window, RD_TYPE_WINDOW, "stale_revealer")));
 }
 
 /* A window on a fresh demo tenant, its devices loaded. */
@@ -433,10 +333,11 @@ demo_open (Demo *demo,
 
   demo->window = g_object_ref (rd_window_new (demo_app));
   gtk_window_set_default_size (GTK_WINDOW (demo->window), 1400, 860);
-  demo->inventory = RD_LANE_VIEW (template_child (demo->window, RD_TYPE_WINDOW, "inventory_lane"));
-  demo->break_fix = RD_LANE_VIEW (template_child (demo->window, RD_TYPE_WINDOW,
-                                                  "break_fix_lane"));
-  demo->pane = RD_PLAN_PANE (template_child (demo->window, RD_TYPE_WINDOW, "plan_pane"));
+  demo->inventory = RD_LANE_VIEW (
+    rd_ui_test_template_child (demo->window, RD_TYPE_WINDOW, "inventory_lane"));
+  demo->break_fix = RD_LANE_VIEW (
+    rd_ui_test_template_child (demo->window, RD_TYPE_WINDOW, "break_fix_lane"));
+  demo->pane = RD_PLAN_PANE (rd_ui_test_template_child (demo->window, RD_TYPE_WINDOW, "plan_pane"));
   gtk_window_present (GTK_WINDOW (demo->window));
   rd_window_open_session (demo->window, demo->session);
 }
@@ -446,9 +347,7 @@ demo_close (Demo *demo)
 {
   RdBoard *board = rd_session_get_board (demo->session);
 
-  gtk_window_destroy (GTK_WINDOW (demo->window));
-  iterate (200);
-  g_assert_finalize_object (demo->window);
+  rd_ui_test_close_window (demo->window, 200);
   if (board != NULL)
     g_object_add_weak_pointer (G_OBJECT (board), (gpointer *) &board);
   g_assert_finalize_object (demo->session);
@@ -482,7 +381,7 @@ open_ready_plan (Demo *demo)
         g_assert_true (rd_board_move_device (board, candidate, RD_LANE_INVENTORY, &error));
     }
   g_assert_nonnull (plan);
-  iterate (50);
+  rd_ui_test_iterate (50);
 
   for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (selection)); i++)
     {
@@ -491,7 +390,7 @@ open_ready_plan (Demo *demo)
       if (item == device)
         g_assert_true (gtk_selection_model_select_item (selection, i, TRUE));
     }
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_true (rd_plan_pane_get_device (demo->pane) == device);
 
   return plan;
@@ -523,20 +422,19 @@ test_window_demo_builds (void)
       g_assert_cmpint (sscanf (g_getenv ("RD_SCREENSHOT_SIZE"), "%dx%d", &width, &height), ==, 2);
       gtk_window_set_default_size (GTK_WINDOW (demo.window), width, height);
     }
-  g_assert_true (iterate_until (board_filled, &demo));
-  g_assert_true (iterate_until (sync_done, &demo));
+  g_assert_true (rd_ui_test_iterate_until (board_filled, &demo, 10));
+  g_assert_true (rd_ui_test_iterate_until (sync_done, &demo, 10));
   g_assert_cmpstr (lane_count (demo.inventory), ==, "39");
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (template_child (demo.window,
-                                                                                RD_TYPE_WINDOW,
-                                                                                "main_stack"))),
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (
+                     rd_ui_test_template_child (demo.window, RD_TYPE_WINDOW, "main_stack"))),
                    ==, "content");
 
   /* The account menu says who and where; the demo cannot sign out. */
-  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (template_child (demo.window, RD_TYPE_WINDOW,
-                                                                   "account_tenant_label"))),
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (rd_ui_test_template_child (
+                     demo.window, RD_TYPE_WINDOW, "account_tenant_label"))),
                    ==, "Demo tenant");
   gtk_widget_activate_action (GTK_WIDGET (demo.window), "win.sign-out", NULL);
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_true (rd_window_get_session (demo.window) == demo.session);
 
   /* The shortcuts window comes from the resources, as GtkApplication wants. */
@@ -550,13 +448,13 @@ test_window_demo_builds (void)
     {
       g_autofree char *board = g_build_filename (g_getenv ("RD_SCREENSHOT_DIR"), "board.png",
                                                  NULL);
-      AdwViewStack *stack = ADW_VIEW_STACK (template_child (demo.window, RD_TYPE_WINDOW,
-                                                            "view_stack"));
+      AdwViewStack *stack = ADW_VIEW_STACK (
+        rd_ui_test_template_child (demo.window, RD_TYPE_WINDOW, "view_stack"));
       const char *views[] = { "bitlocker", "activity" };
 
       open_ready_plan (&demo);
-      iterate (500);
-      save_screenshot (GTK_WIDGET (demo.window), board);
+      rd_ui_test_iterate (500);
+      rd_ui_test_save_screenshot (GTK_WIDGET (demo.window), board);
       for (guint i = 0; i < G_N_ELEMENTS (views); i++)
         {
           g_autofree char *file = g_strconcat (views[i], ".png", NULL);
@@ -565,8 +463,8 @@ test_window_demo_builds (void)
           if (adw_view_stack_get_child_by_name (stack, views[i]) == NULL)
             continue;
           adw_view_stack_set_visible_child_name (stack, views[i]);
-          iterate (500);
-          save_screenshot (GTK_WIDGET (demo.window), path);
+          rd_ui_test_iterate (500);
+          rd_ui_test_save_screenshot (GTK_WIDGET (demo.window), path);
         }
       adw_view_stack_set_visible_child_name (stack, "board");
     }
@@ -584,23 +482,23 @@ test_window_demo_run (void)
   RdPlan *plan;
 
   demo_open (&demo, 0);
-  g_assert_true (iterate_until (sync_done, &demo));
+  g_assert_true (rd_ui_test_iterate_until (sync_done, &demo, 10));
   plan = g_object_ref (open_ready_plan (&demo));
-  run = GTK_WIDGET (template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
+  run = GTK_WIDGET (rd_ui_test_template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
   g_assert_true (gtk_widget_get_sensitive (run));
 
   g_signal_emit_by_name (run, "clicked");
-  g_assert_true (iterate_until (has_dialog, NULL));
-  dialog = g_object_ref (find_dialog ());
-  iterate (200);
+  g_assert_true (rd_ui_test_iterate_until (has_dialog, NULL, 10));
+  dialog = g_object_ref (rd_ui_test_find_dialog ());
+  rd_ui_test_iterate (200);
   g_assert_cmpuint (wipes (&demo), ==, 0);
 
   click (GTK_WIDGET (dialog), "_Wipe");
-  g_assert_true (iterate_until (no_dialog, NULL));
-  g_assert_true (iterate_until (one_wipe, &demo));
+  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 10));
+  g_assert_true (rd_ui_test_iterate_until (one_wipe, &demo, 10));
 
   /* Sent, then followed; never sent again. */
-  iterate (1500);
+  rd_ui_test_iterate (1500);
   g_assert_cmpuint (wipes (&demo), ==, 1);
   g_assert_cmpint (rd_plan_get_state (plan), !=, RD_PLAN_STATE_READY);
   g_assert_cmpint (rd_plan_get_state (plan), !=, RD_PLAN_STATE_SENDING);
@@ -622,16 +520,16 @@ test_window_demo_decline (void)
   RdPlan *plan;
 
   demo_open (&demo, 0);
-  g_assert_true (iterate_until (sync_done, &demo));
+  g_assert_true (rd_ui_test_iterate_until (sync_done, &demo, 10));
   plan = g_object_ref (open_ready_plan (&demo));
-  run = GTK_WIDGET (template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
+  run = GTK_WIDGET (rd_ui_test_template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
 
   g_signal_emit_by_name (run, "clicked");
-  g_assert_true (iterate_until (has_dialog, NULL));
-  dialog = g_object_ref (find_dialog ());
+  g_assert_true (rd_ui_test_iterate_until (has_dialog, NULL, 10));
+  dialog = g_object_ref (rd_ui_test_find_dialog ());
   click (GTK_WIDGET (dialog), "_Cancel");
-  g_assert_true (iterate_until (no_dialog, NULL));
-  iterate (500);
+  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 10));
+  rd_ui_test_iterate (500);
 
   g_assert_cmpuint (wipes (&demo), ==, 0);
   g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
@@ -654,22 +552,22 @@ test_window_demo_stale (void)
 
   /* One run leaves the cache behind. */
   demo_open (&first, 0);
-  g_assert_true (iterate_until (sync_done, &first));
+  g_assert_true (rd_ui_test_iterate_until (sync_done, &first, 10));
   demo_close (&first);
 
   /* A slow tenant: the refresh takes a while. */
   demo_open (&second, 300);
-  notice = GTK_REVEALER (template_child (second.window, RD_TYPE_WINDOW, "stale_revealer"));
-  g_assert_true (iterate_until (board_filled, &second));
+  notice = GTK_REVEALER (
+    rd_ui_test_template_child (second.window, RD_TYPE_WINDOW, "stale_revealer"));
+  g_assert_true (rd_ui_test_iterate_until (board_filled, &second, 10));
   g_assert_false (sync_done (&second));
   g_assert_true (gtk_revealer_get_reveal_child (notice));
-  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (template_child (second.window,
-                                                                            RD_TYPE_WINDOW,
-                                                                            "stale_label"))),
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (rd_ui_test_template_child (
+                              second.window, RD_TYPE_WINDOW, "stale_label"))),
                             "Refreshing"));
 
-  g_assert_true (iterate_until (sync_done, &second));
-  g_assert_true (iterate_until (stale_notice_hidden, &second));
+  g_assert_true (rd_ui_test_iterate_until (sync_done, &second, 10));
+  g_assert_true (rd_ui_test_iterate_until (stale_notice_hidden, &second, 10));
   g_assert_true (board_filled (&second));
 
   demo_close (&second);
@@ -688,7 +586,7 @@ test_window_demo_interrupted (void)
   RdPlan *plan;
 
   demo_open (&first, 0);
-  g_assert_true (iterate_until (sync_done, &first));
+  g_assert_true (rd_ui_test_iterate_until (sync_done, &first, 10));
   plan = open_ready_plan (&first);
   device_id = g_strdup (rd_plan_get_device_id (plan));
   g_assert_true (rd_board_transition_plan (rd_window_get_board (first.window), plan,
@@ -697,17 +595,17 @@ test_window_demo_interrupted (void)
   demo_close (&first);
 
   demo_open (&second, 0);
-  g_assert_true (iterate_until (has_dialog, NULL));
-  dialog = g_object_ref (find_dialog ());
+  g_assert_true (rd_ui_test_iterate_until (has_dialog, NULL, 10));
+  dialog = g_object_ref (rd_ui_test_find_dialog ());
   g_assert_nonnull (strstr (adw_message_dialog_get_heading (dialog), "Reach Intune"));
   g_assert_cmpstr (adw_message_dialog_get_close_response (dialog), ==, "later");
 
   click (GTK_WIDGET (dialog), "It Was _Not Sent");
-  g_assert_true (iterate_until (no_dialog, NULL));
+  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 10));
   board = rd_window_get_board (second.window);
   plan = rd_board_get_plan (board, rd_board_lookup_device (board, device_id));
   g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_FAILED);
-  iterate (300);
+  rd_ui_test_iterate (300);
   g_assert_cmpuint (wipes (&second), ==, 0);
 
   gtk_window_destroy (GTK_WINDOW (dialog));
@@ -730,7 +628,7 @@ test_window_demo_prepare_usb_key (void)
   RdPlan *plan;
 
   demo_open (&demo, 0);
-  g_assert_true (iterate_until (sync_done, &demo));
+  g_assert_true (rd_ui_test_iterate_until (sync_done, &demo, 10));
   plan = open_ready_plan (&demo);
   board = rd_window_get_board (demo.window);
   device = rd_plan_get_device (plan);
@@ -739,9 +637,9 @@ test_window_demo_prepare_usb_key (void)
   plan = rd_board_get_plan (board, device);
   g_assert_true (rd_method_is_reimage (rd_plan_get_method (plan)));
   g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
-  iterate (50);
+  rd_ui_test_iterate (50);
 
-  reuse = RD_LANE_VIEW (template_child (demo.window, RD_TYPE_WINDOW, "reuse_lane"));
+  reuse = RD_LANE_VIEW (rd_ui_test_template_child (demo.window, RD_TYPE_WINDOW, "reuse_lane"));
   selection = rd_lane_view_get_selection (reuse);
   for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (selection)); i++)
     {
@@ -750,20 +648,20 @@ test_window_demo_prepare_usb_key (void)
       if (item == device)
         g_assert_true (gtk_selection_model_select_item (selection, i, TRUE));
     }
-  iterate (50);
+  rd_ui_test_iterate (50);
   g_assert_true (rd_plan_pane_get_device (demo.pane) == device);
 
-  run = GTK_WIDGET (template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
+  run = GTK_WIDGET (rd_ui_test_template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
   g_assert_true (gtk_widget_get_sensitive (run));
   g_assert_true (gtk_widget_has_css_class (run, "suggested-action"));
   g_assert_false (gtk_widget_has_css_class (run, "destructive-action"));
   g_signal_emit_by_name (run, "clicked");
-  iterate (100);
+  rd_ui_test_iterate (100);
 
-  g_assert_cmpstr (adw_view_stack_get_visible_child_name (
-                     ADW_VIEW_STACK (template_child (demo.window, RD_TYPE_WINDOW, "view_stack"))),
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (ADW_VIEW_STACK (
+                     rd_ui_test_template_child (demo.window, RD_TYPE_WINDOW, "view_stack"))),
                    ==, "usb-keys");
-  g_assert_null (find_dialog ());
+  g_assert_null (rd_ui_test_find_dialog ());
   g_assert_cmpuint (wipes (&demo), ==, 0);
   g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
 

@@ -8,6 +8,7 @@
 #include "rd-activity-view.h"
 #include "rd-csv.h"
 #include "rd-method.h"
+#include "rd-view-utils.h"
 
 #include <string.h>
 
@@ -157,47 +158,10 @@ on_filter_model_items_changed_cb (RdActivityView *self)
 
 /* Cells */
 
-static void
-set_cell (GtkLabel   *label,
-          const char *text,
-          const char *tooltip,
-          const char *style)
-{
-  const char *classes[] = { style, NULL };
-
-  gtk_label_set_label (label, text);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (label), tooltip);
-  gtk_widget_set_css_classes (GTK_WIDGET (label), classes);
-}
-
 static RdAuditEntry *
 list_item_entry (GtkListItem *list_item)
 {
   return RD_AUDIT_ENTRY (gtk_list_item_get_item (list_item));
-}
-
-static void
-on_label_setup_cb (GtkSignalListItemFactory *factory,
-                   GtkListItem              *list_item,
-                   RdActivityView           *self)
-{
-  GtkWidget *label = gtk_label_new (NULL);
-
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-  gtk_list_item_set_child (list_item, label);
-}
-
-static void
-on_badge_setup_cb (GtkSignalListItemFactory *factory,
-                   GtkListItem              *list_item,
-                   RdActivityView           *self)
-{
-  GtkWidget *label = gtk_label_new (NULL);
-
-  gtk_widget_set_halign (label, GTK_ALIGN_START);
-  gtk_widget_set_valign (label, GTK_ALIGN_CENTER);
-  gtk_list_item_set_child (list_item, label);
 }
 
 static void
@@ -214,7 +178,7 @@ on_time_bind_cb (GtkSignalListItemFactory *factory,
 
   if (time == NULL)
     {
-      set_cell (label, "", NULL, NULL);
+      rd_view_set_cell (label, "", NULL, NULL);
       return;
     }
 
@@ -223,7 +187,7 @@ on_time_bind_cb (GtkSignalListItemFactory *factory,
   /* Translators: when an action was sent; see g_date_time_format(). */
   text = g_date_time_format (local, _("%e %b %Y, %H:%M:%S"));
   tooltip = g_date_time_format_iso8601 (utc);
-  set_cell (label, g_strstrip (text), tooltip, "numeric");
+  rd_view_set_cell (label, g_strstrip (text), tooltip, "numeric");
 }
 
 static void
@@ -244,11 +208,11 @@ on_action_bind_cb (GtkSignalListItemFactory *factory,
                                request_path != NULL ? request_path : "");
 
   if (method != NULL && rd_method_from_string (method, &value))
-    set_cell (label, rd_method_get_title (value), request, NULL);
+    rd_view_set_cell (label, rd_method_get_title (value), request, NULL);
   else if (method != NULL && *method != '\0')
-    set_cell (label, method, request, NULL);
+    rd_view_set_cell (label, method, request, NULL);
   else
-    set_cell (label, request != NULL ? request : "", NULL, NULL);
+    rd_view_set_cell (label, request != NULL ? request : "", NULL, NULL);
 }
 
 static void
@@ -267,9 +231,9 @@ on_device_bind_cb (GtkSignalListItemFactory *factory,
     tooltip = g_strdup_printf (_("Intune id: %s"), id);
 
   if (name != NULL && *name != '\0')
-    set_cell (label, name, tooltip, NULL);
+    rd_view_set_cell (label, name, tooltip, NULL);
   else
-    set_cell (label, id != NULL ? id : "", NULL, NULL);
+    rd_view_set_cell (label, id != NULL ? id : "", NULL, NULL);
 }
 
 static void
@@ -301,9 +265,7 @@ on_outcome_bind_cb (GtkSignalListItemFactory *factory,
       style = "warning";
     }
 
-  gtk_label_set_label (label, text);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (label), tooltip);
-  gtk_widget_set_css_classes (GTK_WIDGET (label), (const char *[]) { "badge", style, NULL });
+  rd_view_set_badge (label, text, tooltip, style);
 }
 
 static void
@@ -317,12 +279,12 @@ on_status_bind_cb (GtkSignalListItemFactory *factory,
 
   if (status == 0)
     {
-      set_cell (label, "—", _("No answer was received"), "dim-label");
+      rd_view_set_cell (label, "—", _("No answer was received"), "dim-label");
       return;
     }
 
   text = g_strdup_printf ("%d", status);
-  set_cell (label, text, NULL, "numeric");
+  rd_view_set_cell (label, text, NULL, "numeric");
 }
 
 static void
@@ -544,24 +506,9 @@ on_export_done_cb (GObject      *source,
   RdActivityView *self = RD_ACTIVITY_VIEW (source);
   g_autoptr(GFile) file = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *basename = g_file_get_basename (file);
-  g_autofree char *title = NULL;
-  AdwToast *toast;
 
-  if (!rd_activity_view_export_finish (self, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      /* Translators: %s is why the file could not be written. */
-      title = g_strdup_printf (_("Could not export: %s"), error->message);
-    }
-  else
-    /* Translators: %s is the name of the CSV file written. */
-    title = g_strdup_printf (_("Exported to “%s”"), basename);
-
-  toast = adw_toast_new (title);
-  adw_toast_set_timeout (toast, error != NULL ? 0 : 4);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  rd_activity_view_export_finish (self, result, &error);
+  rd_view_add_export_toast (self->toast_overlay, file, error);
 }
 
 static void
@@ -569,12 +516,8 @@ on_chooser_response_cb (GtkNativeDialog *chooser,
                         int              response,
                         RdActivityView  *self)
 {
-  g_autoptr(GFile) file = NULL;
+  g_autoptr(GFile) file = rd_view_chooser_take_file (chooser, response);
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-
-  gtk_native_dialog_destroy (chooser);
   g_clear_object (&self->chooser);
 
   if (file != NULL)
@@ -588,47 +531,17 @@ export_action (GtkWidget  *widget,
                GVariant   *parameter)
 {
   RdActivityView *self = RD_ACTIVITY_VIEW (widget);
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *name = NULL;
-  GtkRoot *root = gtk_widget_get_root (widget);
 
-  if (self->chooser != NULL)
+  if (self->chooser == NULL)
     {
-      gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
-      return;
+      /* Translators: the suggested file name of the export; keep the .csv. */
+      const char *name_format = _("recovery-desk-activity-%Y-%m-%d.csv");
+
+      self->chooser = rd_view_csv_chooser_new (widget, _("Export Activity"), name_format);
+      g_signal_connect (self->chooser, "response", G_CALLBACK (on_chooser_response_cb), self);
     }
 
-  self->chooser = gtk_file_chooser_native_new (_("Export Activity"),
-                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-
-  gtk_file_filter_set_name (filter, _("CSV Files"));
-  gtk_file_filter_add_mime_type (filter, "text/csv");
-  gtk_file_filter_add_suffix (filter, "csv");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
-
-  /* Translators: the suggested file name of the export; keep the .csv. */
-  name = g_date_time_format (now, _("recovery-desk-activity-%Y-%m-%d.csv"));
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
-
-  g_signal_connect (self->chooser, "response", G_CALLBACK (on_chooser_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
-}
-
-static void
-on_save_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!rd_csv_save_finish (result, &error))
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_boolean (task, TRUE);
 }
 
 /**
@@ -656,7 +569,7 @@ rd_activity_view_export_async (RdActivityView      *self,
   g_task_set_source_tag (task, rd_activity_view_export_async);
 
   csv = rd_csv_format_audit (G_LIST_MODEL (self->filter_model));
-  rd_csv_save_async (file, csv, cancellable, on_save_cb, g_steal_pointer (&task));
+  rd_view_save_csv (g_steal_pointer (&task), file, csv);
 }
 
 gboolean
@@ -836,8 +749,10 @@ rd_activity_view_class_init (RdActivityViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RdActivityView, error_page);
   gtk_widget_class_bind_template_child (widget_class, RdActivityView, column_view);
   gtk_widget_class_bind_template_child (widget_class, RdActivityView, time_column);
-  gtk_widget_class_bind_template_callback (widget_class, on_label_setup_cb);
-  gtk_widget_class_bind_template_callback (widget_class, on_badge_setup_cb);
+  gtk_widget_class_bind_template_callback_full (widget_class, "on_label_setup_cb",
+                                                G_CALLBACK (rd_view_label_setup_cb));
+  gtk_widget_class_bind_template_callback_full (widget_class, "on_badge_setup_cb",
+                                                G_CALLBACK (rd_view_badge_setup_cb));
   gtk_widget_class_bind_template_callback (widget_class, on_request_id_setup_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_time_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_action_bind_cb);
@@ -869,10 +784,7 @@ rd_activity_view_init (RdActivityView *self)
   self->filter = gtk_custom_filter_new (filter_entry, self, NULL);
   self->filter_model = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->sort_model)),
                                                   g_object_ref (GTK_FILTER (self->filter)));
-  self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->filter_model)));
-  gtk_single_selection_set_autoselect (self->selection, FALSE);
-  gtk_single_selection_set_can_unselect (self->selection, TRUE);
-  gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (self->selection));
+  self->selection = rd_view_set_column_model (self->column_view, G_LIST_MODEL (self->filter_model));
   gtk_column_view_sort_by_column (self->column_view, self->time_column, GTK_SORT_DESCENDING);
 
   g_signal_connect_object (self->filter_model, "items-changed",

@@ -8,6 +8,7 @@
 #include "rd-bitlocker-view.h"
 #include "rd-csv.h"
 #include "rd-ui-utils.h"
+#include "rd-view-utils.h"
 
 #include <stdlib.h>
 
@@ -168,60 +169,10 @@ on_model_items_changed_cb (RdBitlockerView *self)
 /* Cells. The facts are read at bind time: a refresh splices the lanes,
  * which binds every visible row again. */
 
-static void
-set_cell (GtkLabel   *label,
-          const char *text,
-          const char *tooltip,
-          const char *style)
-{
-  const char *classes[] = { style, NULL };
-
-  gtk_label_set_label (label, text);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (label), tooltip);
-  gtk_widget_set_css_classes (GTK_WIDGET (label), classes);
-}
-
-static void
-set_badge (GtkLabel   *label,
-           const char *text,
-           const char *tooltip,
-           const char *style)
-{
-  const char *classes[] = { "badge", style, NULL };
-
-  gtk_label_set_label (label, text);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (label), tooltip);
-  gtk_widget_set_css_classes (GTK_WIDGET (label), classes);
-}
-
 static RdDevice *
 list_item_device (GtkListItem *list_item)
 {
   return RD_DEVICE (gtk_list_item_get_item (list_item));
-}
-
-static void
-on_label_setup_cb (GtkSignalListItemFactory *factory,
-                   GtkListItem              *list_item,
-                   RdBitlockerView          *self)
-{
-  GtkWidget *label = gtk_label_new (NULL);
-
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-  gtk_list_item_set_child (list_item, label);
-}
-
-static void
-on_badge_setup_cb (GtkSignalListItemFactory *factory,
-                   GtkListItem              *list_item,
-                   RdBitlockerView          *self)
-{
-  GtkWidget *label = gtk_label_new (NULL);
-
-  gtk_widget_set_halign (label, GTK_ALIGN_START);
-  gtk_widget_set_valign (label, GTK_ALIGN_CENTER);
-  gtk_list_item_set_child (list_item, label);
 }
 
 static void
@@ -291,11 +242,11 @@ on_user_bind_cb (GtkSignalListItemFactory *factory,
   const char *upn = rd_device_get_user_principal_name (device);
 
   if (display_name != NULL && *display_name != '\0')
-    set_cell (label, display_name, upn, NULL);
+    rd_view_set_cell (label, display_name, upn, NULL);
   else if (upn != NULL && *upn != '\0')
-    set_cell (label, upn, NULL, NULL);
+    rd_view_set_cell (label, upn, NULL, NULL);
   else
-    set_cell (label, C_("user", "None"), _("No primary user"), "dim-label");
+    rd_view_set_cell (label, C_("user", "None"), _("No primary user"), "dim-label");
 }
 
 static void
@@ -308,9 +259,9 @@ on_os_bind_cb (GtkSignalListItemFactory *factory,
   const char *version = rd_device_get_os_version (device);
 
   if (version != NULL && *version != '\0')
-    set_cell (label, version, NULL, "numeric");
+    rd_view_set_cell (label, version, NULL, "numeric");
   else
-    set_cell (label, _("Unknown"), NULL, "dim-label");
+    rd_view_set_cell (label, _("Unknown"), NULL, "dim-label");
 }
 
 static void
@@ -323,16 +274,16 @@ on_encrypted_bind_cb (GtkSignalListItemFactory *factory,
   switch (rd_device_get_encrypted (list_item_device (list_item)))
     {
     case RD_TRISTATE_YES:
-      set_badge (label, C_("encrypted", "Yes"), _("The drive is encrypted with BitLocker"),
-                 "success");
+      rd_view_set_badge (label, C_("encrypted", "Yes"),
+                         _("The drive is encrypted with BitLocker"), "success");
       break;
     case RD_TRISTATE_NO:
-      set_badge (label, C_("encrypted", "No"), _("The drive is not encrypted"), "error");
+      rd_view_set_badge (label, C_("encrypted", "No"), _("The drive is not encrypted"), "error");
       break;
     case RD_TRISTATE_UNKNOWN:
     default:
-      set_badge (label, C_("encrypted", "Unknown"),
-                 _("Intune did not report whether the drive is encrypted"), "dim");
+      rd_view_set_badge (label, C_("encrypted", "Unknown"),
+                         _("Intune did not report whether the drive is encrypted"), "dim");
       break;
     }
 }
@@ -349,17 +300,17 @@ on_keys_bind_cb (GtkSignalListItemFactory *factory,
 
   if (keys < 0)
     {
-      set_badge (label, C_("escrowed keys", "Unknown"),
-                 _("The recovery keys could not be read; the BitLockerKey.ReadBasic.All "
-                   "permission may be missing"),
-                 "dim");
+      rd_view_set_badge (label, C_("escrowed keys", "Unknown"),
+                         _("The recovery keys could not be read; the BitLockerKey.ReadBasic.All "
+                            "permission may be missing"),
+                         "dim");
       return;
     }
 
   if (keys == 0)
     {
-      set_badge (label, C_("escrowed keys", "None"),
-                 _("Microsoft Entra ID holds no recovery key for this device"), "error");
+      rd_view_set_badge (label, C_("escrowed keys", "None"),
+                         _("Microsoft Entra ID holds no recovery key for this device"), "error");
       return;
     }
 
@@ -367,7 +318,7 @@ on_keys_bind_cb (GtkSignalListItemFactory *factory,
   tooltip = g_strdup_printf (ngettext ("%d recovery key escrowed in Microsoft Entra ID",
                                        "%d recovery keys escrowed in Microsoft Entra ID", keys),
                              keys);
-  set_badge (label, text, tooltip, "success");
+  rd_view_set_badge (label, text, tooltip, "success");
 }
 
 static void
@@ -379,9 +330,9 @@ on_tpm_bind_cb (GtkSignalListItemFactory *factory,
   const char *tpm = rd_device_get_tpm_version (list_item_device (list_item));
 
   if (tpm != NULL && *tpm != '\0')
-    set_cell (label, tpm, NULL, "numeric");
+    rd_view_set_cell (label, tpm, NULL, "numeric");
   else
-    set_cell (label, _("Unknown"), NULL, "dim-label");
+    rd_view_set_cell (label, _("Unknown"), NULL, "dim-label");
 }
 
 static void
@@ -394,19 +345,20 @@ on_readiness_bind_cb (GtkSignalListItemFactory *factory,
   switch (rd_device_get_encryption_readiness (list_item_device (list_item)))
     {
     case RD_ENCRYPTION_READINESS_READY:
-      set_badge (label, C_("encryption readiness", "Ready"),
-                 _("Intune reports the device can be encrypted with BitLocker"), "success");
+      rd_view_set_badge (label, C_("encryption readiness", "Ready"),
+                         _("Intune reports the device can be encrypted with BitLocker"),
+                         "success");
       break;
     case RD_ENCRYPTION_READINESS_NOT_READY:
-      set_badge (label, C_("encryption readiness", "Not Ready"),
-                 _("Intune reports the device cannot be encrypted yet, for example for want "
-                   "of a TPM or a supported edition of Windows"),
-                 "warning");
+      rd_view_set_badge (label, C_("encryption readiness", "Not Ready"),
+                         _("Intune reports the device cannot be encrypted yet, for example for "
+                           "want of a TPM or a supported edition of Windows"),
+                         "warning");
       break;
     case RD_ENCRYPTION_READINESS_UNKNOWN:
     default:
-      set_badge (label, C_("encryption readiness", "Unknown"),
-                 _("Intune’s encryption report has no entry for this device"), "dim");
+      rd_view_set_badge (label, C_("encryption readiness", "Unknown"),
+                         _("Intune’s encryption report has no entry for this device"), "dim");
       break;
     }
 }
@@ -425,7 +377,7 @@ on_sync_bind_cb (GtkSignalListItemFactory *factory,
 
   if (last_sync == NULL)
     {
-      set_cell (label, age, NULL, "dim-label");
+      rd_view_set_cell (label, age, NULL, "dim-label");
       return;
     }
 
@@ -433,7 +385,7 @@ on_sync_bind_cb (GtkSignalListItemFactory *factory,
   /* Translators: the date and time of a device's last check-in, in a tooltip;
    * see g_date_time_format(). */
   date = g_date_time_format (local, _("%A, %e %B %Y, %H:%M"));
-  set_cell (label, age, date, NULL);
+  rd_view_set_cell (label, age, date, NULL);
 }
 
 /* Sorting */
@@ -605,24 +557,9 @@ on_export_done_cb (GObject      *source,
   RdBitlockerView *self = RD_BITLOCKER_VIEW (source);
   g_autoptr(GFile) file = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *basename = g_file_get_basename (file);
-  g_autofree char *title = NULL;
-  AdwToast *toast;
 
-  if (!rd_bitlocker_view_export_finish (self, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      /* Translators: %s is why the file could not be written. */
-      title = g_strdup_printf (_("Could not export: %s"), error->message);
-    }
-  else
-    /* Translators: %s is the name of the CSV file written. */
-    title = g_strdup_printf (_("Exported to “%s”"), basename);
-
-  toast = adw_toast_new (title);
-  adw_toast_set_timeout (toast, error != NULL ? 0 : 4);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  rd_bitlocker_view_export_finish (self, result, &error);
+  rd_view_add_export_toast (self->toast_overlay, file, error);
 }
 
 static void
@@ -630,12 +567,8 @@ on_chooser_response_cb (GtkNativeDialog *chooser,
                         int              response,
                         RdBitlockerView *self)
 {
-  g_autoptr(GFile) file = NULL;
+  g_autoptr(GFile) file = rd_view_chooser_take_file (chooser, response);
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-
-  gtk_native_dialog_destroy (chooser);
   g_clear_object (&self->chooser);
 
   if (file != NULL)
@@ -649,47 +582,17 @@ export_action (GtkWidget  *widget,
                GVariant   *parameter)
 {
   RdBitlockerView *self = RD_BITLOCKER_VIEW (widget);
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *name = NULL;
-  GtkRoot *root = gtk_widget_get_root (widget);
 
-  if (self->chooser != NULL)
+  if (self->chooser == NULL)
     {
-      gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
-      return;
+      /* Translators: the suggested file name of the export; keep the .csv. */
+      const char *name_format = _("bitlocker-review-%Y-%m-%d.csv");
+
+      self->chooser = rd_view_csv_chooser_new (widget, _("Export BitLocker Review"), name_format);
+      g_signal_connect (self->chooser, "response", G_CALLBACK (on_chooser_response_cb), self);
     }
 
-  self->chooser = gtk_file_chooser_native_new (_("Export BitLocker Review"),
-                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), NULL);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-
-  gtk_file_filter_set_name (filter, _("CSV Files"));
-  gtk_file_filter_add_mime_type (filter, "text/csv");
-  gtk_file_filter_add_suffix (filter, "csv");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
-
-  /* Translators: the suggested file name of the export; keep the .csv. */
-  name = g_date_time_format (now, _("bitlocker-review-%Y-%m-%d.csv"));
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
-
-  g_signal_connect (self->chooser, "response", G_CALLBACK (on_chooser_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
-}
-
-static void
-on_save_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!rd_csv_save_finish (result, &error))
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_boolean (task, TRUE);
 }
 
 /**
@@ -719,7 +622,7 @@ rd_bitlocker_view_export_async (RdBitlockerView     *self,
   /* The devices are read here, on the main thread that owns them; only the
    * writing happens elsewhere. */
   csv = rd_csv_format_bitlocker (G_LIST_MODEL (self->filter_model));
-  rd_csv_save_async (file, csv, cancellable, on_save_cb, g_steal_pointer (&task));
+  rd_view_save_csv (g_steal_pointer (&task), file, csv);
 }
 
 gboolean
@@ -871,8 +774,10 @@ rd_bitlocker_view_class_init (RdBitlockerViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RdBitlockerView, tpm_column);
   gtk_widget_class_bind_template_child (widget_class, RdBitlockerView, readiness_column);
   gtk_widget_class_bind_template_child (widget_class, RdBitlockerView, sync_column);
-  gtk_widget_class_bind_template_callback (widget_class, on_label_setup_cb);
-  gtk_widget_class_bind_template_callback (widget_class, on_badge_setup_cb);
+  gtk_widget_class_bind_template_callback_full (widget_class, "on_label_setup_cb",
+                                                G_CALLBACK (rd_view_label_setup_cb));
+  gtk_widget_class_bind_template_callback_full (widget_class, "on_badge_setup_cb",
+                                                G_CALLBACK (rd_view_badge_setup_cb));
   gtk_widget_class_bind_template_callback (widget_class, on_name_setup_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_name_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_user_bind_cb);
@@ -904,10 +809,7 @@ rd_bitlocker_view_init (RdBitlockerView *self)
   self->not_ready_filter = gtk_custom_filter_new (filter_shown, self, NULL);
   self->filter_model = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->sort_model)),
                                                   g_object_ref (GTK_FILTER (self->not_ready_filter)));
-  self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->filter_model)));
-  gtk_single_selection_set_autoselect (self->selection, FALSE);
-  gtk_single_selection_set_can_unselect (self->selection, TRUE);
-  gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (self->selection));
+  self->selection = rd_view_set_column_model (self->column_view, G_LIST_MODEL (self->filter_model));
   gtk_column_view_sort_by_column (self->column_view, self->name_column, GTK_SORT_ASCENDING);
 
   g_signal_connect_object (self->ready_model, "items-changed",

@@ -7,6 +7,7 @@
 
 #include "rd-device-actions-private.h"
 #include "rd-graph-error.h"
+#include "rd-graph-util-private.h"
 #include "rd-method.h"
 #include "rd-readiness.h"
 
@@ -123,26 +124,6 @@ dup_device_path (const char *device_id,
   return g_strconcat ("/deviceManagement/managedDevices/", escaped, "/", action, NULL);
 }
 
-/* "https://graph.microsoft.com/v1.0" → "https://graph.microsoft.com"; NULL
- * for a base URL that names no version. */
-static char *
-dup_endpoint_root (const char *base_url)
-{
-  g_autofree char *base = g_strdup (base_url);
-  gsize length = strlen (base);
-  char *slash;
-
-  while (length > 0 && base[length - 1] == '/')
-    base[--length] = '\0';
-
-  slash = strrchr (base, '/');
-  if (slash == NULL || (strcmp (slash, "/v1.0") != 0 && strcmp (slash, "/beta") != 0))
-    return NULL;
-
-  *slash = '\0';
-  return g_steal_pointer (&base);
-}
-
 static void
 error_free_nullable (gpointer error)
 {
@@ -197,81 +178,57 @@ refund_writes (RdDeviceActions *self,
   self->tokens = MIN ((double) self->max_writes, self->tokens + n);
 }
 
-/* A cancellable sleep on the caller's main context */
+typedef void (*TaskStep) (GTask *task);
 
 typedef struct
 {
-  GSource *timeout;
-  GSource *cancel;
-} SleepData;
+  GTask *task;
+  TaskStep send;
+} WriteSlot;
 
 static void
-sleep_data_free (SleepData *data)
+on_write_slot_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
-  if (data->timeout != NULL)
+  g_autofree WriteSlot *slot = user_data;
+  GTask *task = slot->task;
+  RdDeviceActions *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+
+  if (!_rd_graph_sleep_finish (result, &error))
     {
-      g_source_destroy (data->timeout);
-      g_source_unref (data->timeout);
+      refund_writes (self, 1);
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
     }
-  if (data->cancel != NULL)
-    {
-      g_source_destroy (data->cancel);
-      g_source_unref (data->cancel);
-    }
-  g_free (data);
+
+  slot->send (task);
 }
 
-static gboolean
-on_sleep_timeout_cb (gpointer user_data)
-{
-  GTask *task = user_data;
-  SleepData *data = g_task_get_task_data (task);
-
-  if (data->cancel != NULL)
-    g_source_destroy (data->cancel);
-  g_task_return_boolean (task, TRUE);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_sleep_cancelled_cb (GCancellable *cancellable,
-                       gpointer      user_data)
-{
-  GTask *task = user_data;
-  SleepData *data = g_task_get_task_data (task);
-
-  g_source_destroy (data->timeout);
-  g_task_return_error_if_cancelled (task);
-  return G_SOURCE_REMOVE;
-}
-
+/* Takes one write from the bucket for @task, then hands @task (and its
+ * reference) to @send, at once or after the wait the write limit asks for.
+ * A cancelled wait gives the write back. */
 static void
-sleep_async (guint                msec,
-             GCancellable        *cancellable,
-             GAsyncReadyCallback  callback,
-             gpointer             user_data)
+send_within_write_limit (GTask    *task,
+                         TaskStep  send)
 {
-  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  SleepData *data = g_new0 (SleepData, 1);
+  RdDeviceActions *self = g_task_get_source_object (task);
+  guint wait_ms = reserve_writes (self, 1);
+  WriteSlot *slot;
 
-  g_task_set_source_tag (task, sleep_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) sleep_data_free);
-
-  data->timeout = g_timeout_source_new (msec);
-  g_task_attach_source (task, data->timeout, on_sleep_timeout_cb);
-  if (cancellable != NULL)
+  if (wait_ms == 0)
     {
-      data->cancel = g_cancellable_source_new (cancellable);
-      g_task_attach_source (task, data->cancel,
-                            (GSourceFunc) (void (*) (void)) on_sleep_cancelled_cb);
+      send (task);
+      return;
     }
-}
 
-static gboolean
-sleep_finish (GAsyncResult  *result,
-              GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
+  slot = g_new0 (WriteSlot, 1);
+  slot->task = task;
+  slot->send = send;
+  g_debug ("Waiting %u ms for Intune's write limit", wait_ms);
+  _rd_graph_sleep_async (wait_ms, g_task_get_cancellable (task), on_write_slot_cb, slot);
 }
 
 /* The audit log */
@@ -894,26 +851,6 @@ run_send (GTask *task)
                                  task);
 }
 
-static void
-on_run_write_slot_cb (GObject      *object,
-                      GAsyncResult *result,
-                      gpointer      user_data)
-{
-  GTask *task = user_data;
-  RdDeviceActions *self = g_task_get_source_object (task);
-  g_autoptr (GError) error = NULL;
-
-  if (!sleep_finish (result, &error))
-    {
-      refund_writes (self, 1);
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-
-  run_send (task);
-}
-
 /**
  * rd_device_actions_run_async:
  * @plan: a "ready" plan on the board, for Break and Fix or Autopilot Reset
@@ -932,7 +869,6 @@ rd_device_actions_run_async (RdDeviceActions     *self,
   g_autoptr (GTask) task = NULL;
   g_autoptr (GError) error = NULL;
   RunData *data;
-  guint wait_ms;
 
   g_return_if_fail (RD_IS_DEVICE_ACTIONS (self));
   g_return_if_fail (RD_IS_PLAN (plan));
@@ -955,15 +891,7 @@ rd_device_actions_run_async (RdDeviceActions     *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  wait_ms = reserve_writes (self, 1);
-  if (wait_ms > 0)
-    {
-      g_debug ("Waiting %u ms for Intune's write limit", wait_ms);
-      sleep_async (wait_ms, cancellable, on_run_write_slot_cb, g_steal_pointer (&task));
-      return;
-    }
-
-  run_send (g_steal_pointer (&task));
+  send_within_write_limit (g_steal_pointer (&task), run_send);
 }
 
 /**
@@ -1120,7 +1048,7 @@ on_many_write_slot_cb (GObject      *object,
   ManyData *data = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
 
-  if (!sleep_finish (result, &error))
+  if (!_rd_graph_sleep_finish (result, &error))
     {
       refund_writes (self, data->reserved);
       data->reserved = 0;
@@ -1159,7 +1087,7 @@ many_next (GTask *task)
   if (wait_ms > 0)
     {
       g_debug ("Waiting %u ms for Intune's write limit", wait_ms);
-      sleep_async (wait_ms, cancellable, on_many_write_slot_cb, task);
+      _rd_graph_sleep_async (wait_ms, cancellable, on_many_write_slot_cb, task);
       return;
     }
 
@@ -1370,7 +1298,7 @@ on_follow_slept_cb (GObject      *object,
   GTask *task = user_data;
   g_autoptr (GError) error = NULL;
 
-  if (!sleep_finish (result, &error))
+  if (!_rd_graph_sleep_finish (result, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       g_object_unref (task);
@@ -1388,7 +1316,7 @@ follow_schedule (GTask *task)
   guint delay_ms = data->delay_ms;
 
   data->delay_ms = MIN (self->poll_max_msec, delay_ms * 2);
-  sleep_async (delay_ms, g_task_get_cancellable (task), on_follow_slept_cb, task);
+  _rd_graph_sleep_async (delay_ms, g_task_get_cancellable (task), on_follow_slept_cb, task);
 }
 
 static void
@@ -1535,7 +1463,7 @@ rd_device_actions_follow_async (RdDeviceActions     *self,
   data->plan = g_object_ref (plan);
   data->delay_ms = self->poll_initial_msec;
   device_path = dup_device_path (rd_plan_get_device_id (plan), NULL);
-  root = dup_endpoint_root (rd_graph_client_get_base_url (self->client));
+  root = _rd_graph_dup_endpoint_root (rd_graph_client_get_base_url (self->client));
   if (root != NULL)
     data->path = g_strconcat (root, "/beta", device_path,
                               "?$select=id,managementState,deviceActionResults,lastSyncDateTime",
@@ -1628,26 +1556,6 @@ sync_send (GTask *task)
                                  task);
 }
 
-static void
-on_sync_write_slot_cb (GObject      *object,
-                       GAsyncResult *result,
-                       gpointer      user_data)
-{
-  GTask *task = user_data;
-  RdDeviceActions *self = g_task_get_source_object (task);
-  g_autoptr (GError) error = NULL;
-
-  if (!sleep_finish (result, &error))
-    {
-      refund_writes (self, 1);
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-
-  sync_send (task);
-}
-
 /**
  * rd_device_actions_sync_device_async:
  * @device: a managed device
@@ -1664,7 +1572,6 @@ rd_device_actions_sync_device_async (RdDeviceActions     *self,
 {
   g_autoptr (GTask) task = NULL;
   SyncData *data;
-  guint wait_ms;
 
   g_return_if_fail (RD_IS_DEVICE_ACTIONS (self));
   g_return_if_fail (RD_IS_DEVICE (device));
@@ -1681,14 +1588,7 @@ rd_device_actions_sync_device_async (RdDeviceActions     *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  wait_ms = reserve_writes (self, 1);
-  if (wait_ms > 0)
-    {
-      sleep_async (wait_ms, cancellable, on_sync_write_slot_cb, g_steal_pointer (&task));
-      return;
-    }
-
-  sync_send (g_steal_pointer (&task));
+  send_within_write_limit (g_steal_pointer (&task), sync_send);
 }
 
 gboolean

@@ -9,6 +9,7 @@
 #include "rd-graph-client-private.h"
 #include "rd-graph-error.h"
 #include "rd-graph-page-private.h"
+#include "rd-graph-util-private.h"
 #include "rd-json-private.h"
 
 #include <glib/gi18n-lib.h>
@@ -103,95 +104,6 @@ parse_retry_after (RdGraphClient *self,
   *delay_ms = add_jitter ((guint) MIN (ceil (seconds * 1000), (double) self->retry_after_cap_ms));
 
   return TRUE;
-}
-
-/* A wait on the thread-default main context that a GCancellable ends early. */
-
-typedef struct
-{
-  GSource *timeout;
-  GSource *cancel;
-} SleepData;
-
-static void
-sleep_data_free (SleepData *data)
-{
-  if (data->timeout != NULL)
-    {
-      g_source_destroy (data->timeout);
-      g_source_unref (data->timeout);
-    }
-  if (data->cancel != NULL)
-    {
-      g_source_destroy (data->cancel);
-      g_source_unref (data->cancel);
-    }
-  g_free (data);
-}
-
-static void
-sleep_complete (GTask *task)
-{
-  SleepData *data = g_task_get_task_data (task);
-
-  g_source_destroy (data->timeout);
-  if (data->cancel != NULL)
-    g_source_destroy (data->cancel);
-
-  if (!g_task_return_error_if_cancelled (task))
-    g_task_return_boolean (task, TRUE);
-  g_object_unref (task);
-}
-
-static gboolean
-on_sleep_timeout_cb (gpointer user_data)
-{
-  sleep_complete (G_TASK (user_data));
-
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_sleep_cancelled_cb (GCancellable *cancellable,
-                       gpointer      user_data)
-{
-  sleep_complete (G_TASK (user_data));
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-sleep_async (guint                delay_ms,
-             GCancellable        *cancellable,
-             GAsyncReadyCallback  callback,
-             gpointer             user_data)
-{
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-  SleepData *data = g_new0 (SleepData, 1);
-  GMainContext *context = g_main_context_get_thread_default ();
-
-  g_task_set_source_tag (task, sleep_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) sleep_data_free);
-
-  /* The task reference is dropped by whichever source fires first. */
-  data->timeout = g_timeout_source_new (delay_ms);
-  g_source_set_callback (data->timeout, on_sleep_timeout_cb, task, NULL);
-  g_source_attach (data->timeout, context);
-
-  if (cancellable != NULL)
-    {
-      data->cancel = g_cancellable_source_new (cancellable);
-      g_source_set_callback (data->cancel, (GSourceFunc) (void (*) (void)) on_sleep_cancelled_cb,
-                             task, NULL);
-      g_source_attach (data->cancel, context);
-    }
-}
-
-static gboolean
-sleep_finish (GAsyncResult  *result,
-              GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* Requests */
@@ -342,24 +254,49 @@ resolve_uri (RdGraphClient  *self,
   return g_steal_pointer (&uri);
 }
 
-static void send_attempt (GTask *task);
+/* A wait between two steps of a task */
+
+typedef void (*TaskStep) (GTask *task);
+
+typedef struct
+{
+  GTask *task;
+  TaskStep next;
+} SleepStep;
 
 static void
-on_retry_sleep_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+on_step_sleep_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
-  g_autoptr (GTask) task = user_data;
+  g_autofree SleepStep *step = user_data;
+  g_autoptr (GTask) task = step->task;
   g_autoptr (GError) error = NULL;
 
-  if (!sleep_finish (result, &error))
+  if (!_rd_graph_sleep_finish (result, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
-  send_attempt (task);
+  step->next (task);
 }
+
+/* Waits @delay_ms, then runs @next on @task; a cancelled wait returns the
+ * error on @task instead. The wait holds its own reference on @task. */
+static void
+sleep_then (GTask    *task,
+            guint     delay_ms,
+            TaskStep  next)
+{
+  SleepStep *step = g_new0 (SleepStep, 1);
+
+  step->task = g_object_ref (task);
+  step->next = next;
+  _rd_graph_sleep_async (delay_ms, g_task_get_cancellable (task), on_step_sleep_cb, step);
+}
+
+static void send_attempt (GTask *task);
 
 static void
 schedule_retry (GTask *task,
@@ -370,7 +307,7 @@ schedule_retry (GTask *task,
   data->attempt++;
   g_debug ("Retrying %s %s in %u ms (retry %u)", data->method, g_uri_get_path (data->uri),
            delay_ms, data->attempt);
-  sleep_async (delay_ms, g_task_get_cancellable (task), on_retry_sleep_cb, g_object_ref (task));
+  sleep_then (task, delay_ms, send_attempt);
 }
 
 /* Body parsing, on a worker thread */
@@ -1625,23 +1562,6 @@ on_batch_sent_cb (GObject      *object,
 }
 
 static void
-on_batch_sleep_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  g_autoptr (GError) error = NULL;
-
-  if (!sleep_finish (result, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  batch_send_next (task);
-}
-
-static void
 batch_send_next (GTask *task)
 {
   RdGraphClient *self = g_task_get_source_object (task);
@@ -1661,8 +1581,7 @@ batch_send_next (GTask *task)
       data->have_retry_after = FALSE;
       data->round++;
       g_debug ("Sending refused batch requests again in %u ms", delay_ms);
-      sleep_async (delay_ms, g_task_get_cancellable (task), on_batch_sleep_cb,
-                   g_object_ref (task));
+      sleep_then (task, delay_ms, batch_send_next);
       return;
     }
 

@@ -11,6 +11,7 @@
 #include "rd-graph-enums.h"
 #include "rd-graph-error.h"
 #include "rd-graph-page-private.h"
+#include "rd-graph-util-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1148,25 +1149,6 @@ on_list_done_cb (GObject      *object,
     g_object_unref (task);
 }
 
-/* "https://graph.microsoft.com/v1.0" → "https://graph.microsoft.com". */
-static char *
-dup_endpoint_root (const char *base_url)
-{
-  g_autofree char *base = g_strdup (base_url);
-  gsize length = strlen (base);
-  char *slash;
-
-  while (length > 0 && base[length - 1] == '/')
-    base[--length] = '\0';
-
-  slash = strrchr (base, '/');
-  if (slash == NULL || (strcmp (slash, "/v1.0") != 0 && strcmp (slash, "/beta") != 0))
-    return NULL;
-
-  *slash = '\0';
-  return g_steal_pointer (&base);
-}
-
 static void
 on_outer_cancelled_cb (GCancellable *outer,
                        gpointer      user_data)
@@ -1241,7 +1223,7 @@ rd_tenant_sync_run_async (RdTenantSync        *self,
   set_phase (self, RD_SYNC_PHASE_LOADING);
   g_object_thaw_notify (G_OBJECT (self));
 
-  root = dup_endpoint_root (rd_graph_client_get_base_url (self->client));
+  root = _rd_graph_dup_endpoint_root (rd_graph_client_get_base_url (self->client));
   devices_beta = self->use_beta && root != NULL;
 
   for (Source source = 0; source < N_SOURCES; source++)
