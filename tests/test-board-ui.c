@@ -586,6 +586,69 @@ test_run_blocked (Fixture       *fixture,
   g_assert_null (rd_lane_view_get_selected_device (fixture->lanes[RD_LANE_REUSE]));
 }
 
+static GtkLabel *
+pane_label (Fixture    *fixture,
+            const char *name)
+{
+  return GTK_LABEL (rd_ui_test_template_child (fixture->pane, RD_TYPE_PLAN_PANE, name));
+}
+
+/* The exact request, from the graph layer; a reimage sends nothing. */
+static void
+test_plan_request (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  RdDevice *laptop = device (fixture, 0);
+  GtkWidget *group = GTK_WIDGET (
+    rd_ui_test_template_child (fixture->pane, RD_TYPE_PLAN_PANE, "request_group"));
+  AdwExpanderRow *row = ADW_EXPANDER_ROW (
+    rd_ui_test_template_child (fixture->pane, RD_TYPE_PLAN_PANE, "request_row"));
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (gtk_widget_get_visible (group));
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==,
+                   "Request sent to Microsoft Graph");
+
+  g_assert_true (rd_board_move_device (fixture->board, laptop, RD_LANE_BREAK_FIX, &error));
+  g_assert_no_error (error);
+  rd_ui_test_iterate (50);
+  select_device (fixture, RD_LANE_BREAK_FIX, laptop);
+  rd_ui_test_iterate (50);
+  g_assert_true (rd_plan_pane_get_device (fixture->pane) == laptop);
+  g_assert_true (gtk_widget_get_visible (group));
+  g_assert_cmpstr (gtk_label_get_label (pane_label (fixture, "request_line_label")), ==,
+                   "POST /deviceManagement/managedDevices/d1/wipe");
+  g_assert_cmpstr (gtk_label_get_label (pane_label (fixture, "request_body_label")), ==,
+                   "{\"keepEnrollmentData\":true,\"keepUserData\":true}");
+  g_assert_true (gtk_label_get_selectable (pane_label (fixture, "request_body_label")));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (pane_label (fixture, "request_body_label")),
+                                           "monospace"));
+
+  /* Reuse: the OEM image is done from a USB key, nothing is sent. */
+  g_assert_true (rd_board_move_device (fixture->board, laptop, RD_LANE_REUSE, &error));
+  g_assert_no_error (error);
+  rd_ui_test_iterate (50);
+  select_device (fixture, RD_LANE_REUSE, laptop);
+  rd_ui_test_iterate (50);
+  g_assert_cmpint (rd_plan_get_method (rd_board_get_plan (fixture->board, laptop)), ==,
+                   RD_METHOD_REIMAGE_OEM);
+  g_assert_false (gtk_widget_get_visible (group));
+
+  /* Autopilot Reset sends a wipe that does not keep the user's data. */
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (method_check (fixture, 2)), TRUE);
+  rd_ui_test_iterate (50);
+  g_assert_cmpint (rd_plan_get_method (rd_board_get_plan (fixture->board, laptop)), ==,
+                   RD_METHOD_AUTOPILOT_RESET);
+  g_assert_true (gtk_widget_get_visible (group));
+  g_assert_cmpstr (gtk_label_get_label (pane_label (fixture, "request_body_label")), ==,
+                   "{\"keepEnrollmentData\":true,\"keepUserData\":false}");
+
+  /* The universal image sends nothing either. */
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (method_check (fixture, 1)), TRUE);
+  rd_ui_test_iterate (50);
+  g_assert_false (gtk_widget_get_visible (group));
+}
+
 static void
 test_run_confirm (Fixture       *fixture,
                   gconstpointer  data)
@@ -686,6 +749,7 @@ main (int   argc,
   ADD ("/rd/board-ui/search", test_search);
   ADD ("/rd/board-ui/run/blocked", test_run_blocked);
   ADD ("/rd/board-ui/run/confirm", test_run_confirm);
+  ADD ("/rd/board-ui/plan/request", test_plan_request);
   g_test_add_func ("/rd/board-ui/card/finalizes", test_card_finalizes);
 
   status = g_test_run ();

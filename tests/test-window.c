@@ -510,6 +510,106 @@ test_window_demo_run (void)
   g_assert_finalize_object (plan);
 }
 
+static gboolean
+label_shows (GtkWidget  *widget,
+             const char *text)
+{
+  g_autoptr (GPtrArray) labels = g_ptr_array_new ();
+
+  rd_ui_test_collect (widget, GTK_TYPE_LABEL, labels);
+  for (guint i = 0; i < labels->len; i++)
+    if (strstr (gtk_label_get_label (labels->pdata[i]), text) != NULL)
+      return TRUE;
+
+  return FALSE;
+}
+
+static guint
+n_rows (GtkWidget *list)
+{
+  guint n = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (list); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n += GTK_IS_LIST_BOX_ROW (child);
+
+  return n;
+}
+
+/* The pane shows the full request, and after a send, the audit entry. */
+static gboolean
+plan_has_request_id (gpointer data)
+{
+  return rd_plan_get_request_ids (data)[0] != NULL;
+}
+
+typedef struct
+{
+  GtkWidget *history;
+  RdPlan *plan;
+} HistoryWait;
+
+static gboolean
+history_shows_request (gpointer data)
+{
+  HistoryWait *wait = data;
+  const char *request_id = rd_plan_get_request_ids (wait->plan)[0];
+
+  return request_id != NULL && label_shows (wait->history, request_id);
+}
+
+static void
+test_window_demo_history (void)
+{
+  Demo demo = { 0 };
+  GtkWidget *run, *history;
+  AdwMessageDialog *dialog;
+  RdPlan *plan;
+  const char *const *request_ids;
+  g_autofree char *line = NULL;
+  HistoryWait wait;
+
+  demo_open (&demo, 0);
+  g_assert_true (rd_ui_test_iterate_until (sync_done, &demo, 10));
+  plan = g_object_ref (open_ready_plan (&demo));
+  run = GTK_WIDGET (rd_ui_test_template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
+  history = GTK_WIDGET (rd_ui_test_template_child (demo.pane, RD_TYPE_PLAN_PANE, "history_list"));
+
+  line = g_strdup_printf ("POST %s/deviceManagement/managedDevices/%s/wipe",
+                          rd_graph_client_get_base_url (rd_session_get_client (demo.session)),
+                          rd_plan_get_device_id (plan));
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (rd_ui_test_template_child (
+                     demo.pane, RD_TYPE_PLAN_PANE, "request_line_label"))),
+                   ==, line);
+  g_assert_cmpuint (n_rows (history), ==, 1);
+  g_assert_true (label_shows (history, "Nothing sent yet"));
+
+  g_signal_emit_by_name (run, "clicked");
+  g_assert_true (rd_ui_test_iterate_until (has_dialog, NULL, 10));
+  dialog = g_object_ref (rd_ui_test_find_dialog ());
+  click (GTK_WIDGET (dialog), "_Wipe");
+  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 10));
+  g_assert_true (rd_ui_test_iterate_until (one_wipe, &demo, 10));
+  /* The demo counts the wipe when it arrives; the plan records its
+   * request-id when the answer is back, and the history follows. */
+  g_assert_true (rd_ui_test_iterate_until (plan_has_request_id, plan, 20));
+  wait.history = history;
+  wait.plan = plan;
+  g_assert_true (rd_ui_test_iterate_until (history_shows_request, &wait, 20));
+
+  request_ids = rd_plan_get_request_ids (plan);
+  g_assert_nonnull (request_ids);
+  g_assert_cmpuint (g_strv_length ((char **) request_ids), ==, 1);
+  g_assert_cmpuint (n_rows (history), ==, 1);
+  g_assert_false (label_shows (history, "Nothing sent yet"));
+  g_assert_true (label_shows (history, request_ids[0]));
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_finalize_object (dialog);
+  demo_close (&demo);
+  g_assert_finalize_object (plan);
+}
+
 /* Cancel sends nothing. */
 static void
 test_window_demo_decline (void)
@@ -691,6 +791,7 @@ main (int   argc,
   g_test_add_func ("/rd/window/board", test_window_board);
   g_test_add_func ("/rd/window/demo/builds", test_window_demo_builds);
   g_test_add_func ("/rd/window/demo/run", test_window_demo_run);
+  g_test_add_func ("/rd/window/demo/history", test_window_demo_history);
   g_test_add_func ("/rd/window/demo/decline", test_window_demo_decline);
   g_test_add_func ("/rd/window/demo/stale", test_window_demo_stale);
   g_test_add_func ("/rd/window/demo/interrupted", test_window_demo_interrupted);

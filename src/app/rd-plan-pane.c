@@ -5,16 +5,19 @@
 
 #include <glib/gi18n.h>
 
+#include "rd-device-actions.h"
 #include "rd-method.h"
 #include "rd-plan-pane.h"
 #include "rd-readiness.h"
+#include "rd-session.h"
 #include "rd-ui-utils.h"
 
 /* The plan of one device in Break and Fix or Reuse: the method, the
  * readiness checks that gate it, what it keeps and loses, and a Run button
  * that stays insensitive while a check blocks, naming the blocker. Run
  * activates the window's "win.run-plan", which asks for confirmation; the
- * pane itself sends nothing. */
+ * pane itself sends nothing. It also shows the exact Graph request the plan
+ * sends and, with a session, the device's entries in the audit log. */
 
 struct _RdPlanPane
 {
@@ -23,6 +26,7 @@ struct _RdPlanPane
   RdBoard *board;
   RdDevice *device;
   RdPlan *plan;
+  RdSession *session; /* weak: the window owns it */
   GtkCheckButton *method_checks[RD_METHOD_AUTOPILOT_RESET + 1];
   guint refresh_id;
   gboolean updating;
@@ -38,6 +42,11 @@ struct _RdPlanPane
   GtkWidget *reason_box;
   GtkLabel *reason_label;
   GtkButton *run_button;
+  GtkWidget *request_group;
+  AdwExpanderRow *request_row;
+  GtkLabel *request_line_label;
+  GtkLabel *request_body_label;
+  GtkListBox *history_list;
 };
 
 G_DEFINE_FINAL_TYPE (RdPlanPane, rd_plan_pane, GTK_TYPE_WIDGET)
@@ -283,6 +292,128 @@ rebuild_methods (RdPlanPane *self)
     }
 }
 
+/* The request comes from the graph layer, exactly as it is sent; a reimage
+ * sends nothing through Graph and hides it. */
+static void
+update_request (RdPlanPane *self)
+{
+  g_autofree char *method = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *line = NULL;
+  RdGraphClient *client = NULL;
+  const char *base_url = NULL;
+
+  if (self->plan == NULL || !rd_device_actions_describe_request (self->plan, &method, &path, &body))
+    {
+      gtk_widget_set_visible (self->request_group, FALSE);
+      gtk_label_set_label (self->request_line_label, "");
+      gtk_label_set_label (self->request_body_label, "");
+      return;
+    }
+
+  if (self->session != NULL)
+    client = rd_session_get_client (self->session);
+  if (client != NULL)
+    base_url = rd_graph_client_get_base_url (client);
+
+  if (base_url != NULL && g_str_has_suffix (base_url, "/") && g_str_has_prefix (path, "/"))
+    line = g_strdup_printf ("%s %.*s%s", method, (int) strlen (base_url) - 1, base_url, path);
+  else
+    line = g_strdup_printf ("%s %s%s", method, base_url != NULL ? base_url : "", path);
+
+  gtk_label_set_label (self->request_line_label, line);
+  gtk_label_set_label (self->request_body_label, body != NULL ? body : "");
+  gtk_widget_set_visible (self->request_group, TRUE);
+}
+
+static const char *
+outcome_title (const char *outcome)
+{
+  if (g_strcmp0 (outcome, "sent") == 0)
+    return C_ ("outcome", "Sent");
+  if (g_strcmp0 (outcome, "failed") == 0)
+    return C_ ("outcome", "Failed");
+  return C_ ("outcome", "Unknown");
+}
+
+static GtkWidget *
+new_history_row (RdAuditEntry *entry)
+{
+  GDateTime *time = rd_audit_entry_get_time (entry);
+  const char *action = rd_audit_entry_get_method (entry);
+  const char *outcome = rd_audit_entry_get_outcome (entry);
+  const char *request_id = rd_audit_entry_get_request_id (entry);
+  g_autofree char *when = NULL;
+  g_autofree char *subtitle = NULL;
+  RdMethod method;
+  GtkWidget *row;
+
+  if (action != NULL && rd_method_from_string (action, &method))
+    action = rd_method_get_title (method);
+  else if (g_strcmp0 (action, "sync") == 0)
+    action = _ ("Sync");
+  else if (action == NULL || *action == '\0')
+    action = _ ("Request");
+
+  if (time != NULL)
+    {
+      g_autoptr (GDateTime) local = g_date_time_to_local (time);
+
+      /* Translators: when an action was sent; see g_date_time_format(). */
+      when = g_date_time_format (local, _ ("%e %b %Y, %H:%M:%S"));
+    }
+
+  if (request_id != NULL && *request_id != '\0')
+    /* Translators: the outcome of a request, when it was sent, and the
+     * request-id Graph gave it. */
+    subtitle = g_strdup_printf (_ ("%s · %s · request-id %s"), outcome_title (outcome),
+                                when != NULL ? g_strstrip (when) : "", request_id);
+  else
+    /* Translators: the outcome of a request and when it was sent. */
+    subtitle = g_strdup_printf (_ ("%s · %s"), outcome_title (outcome),
+                                when != NULL ? g_strstrip (when) : "");
+
+  row = new_row (action, subtitle, NULL, NULL);
+  gtk_widget_add_css_class (row, "history-row");
+  return row;
+}
+
+/* The device's entries in the audit log, oldest first. */
+static void
+refresh_history (RdPlanPane *self)
+{
+  g_autoptr (GListModel) entries = NULL;
+  g_autoptr (GError) error = NULL;
+  RdAuditLog *audit_log = self->session != NULL ? rd_session_get_audit_log (self->session) : NULL;
+  const char *device_id = self->device != NULL ? rd_device_get_id (self->device) : NULL;
+  guint shown = 0;
+
+  clear_list (self->history_list);
+  if (audit_log != NULL && device_id != NULL)
+    entries = rd_audit_log_read (audit_log, NULL, &error);
+  if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_debug ("Could not read the audit log: %s", error->message);
+
+  for (guint i = 0; entries != NULL && i < g_list_model_get_n_items (entries); i++)
+    {
+      g_autoptr (RdAuditEntry) entry = g_list_model_get_item (entries, i);
+
+      if (g_strcmp0 (rd_audit_entry_get_device_id (entry), device_id) != 0)
+        continue;
+      gtk_list_box_append (self->history_list, new_history_row (entry));
+      shown++;
+    }
+
+  if (shown == 0)
+    {
+      GtkWidget *row = new_row (_ ("Nothing sent yet"), NULL, NULL, NULL);
+
+      gtk_widget_add_css_class (row, "dim-label");
+      gtk_list_box_append (self->history_list, row);
+    }
+}
+
 static void
 refresh (RdPlanPane *self)
 {
@@ -300,6 +431,7 @@ refresh (RdPlanPane *self)
       clear_list (self->checks_list);
       clear_list (self->kept_list);
       clear_list (self->lost_list);
+      update_request (self);
       update_run (self, NULL);
       return;
     }
@@ -334,6 +466,7 @@ refresh (RdPlanPane *self)
   bind_strings (self->kept_list, kept, create_kept_row);
   bind_strings (self->lost_list, lost, create_lost_row);
 
+  update_request (self);
   update_run (self, checks);
 }
 
@@ -401,6 +534,13 @@ on_plan_notify_cb (RdPlanPane *self)
   refresh (self);
 }
 
+/* A change of state follows a send: the history has a new entry. */
+static void
+on_plan_state_cb (RdPlanPane *self)
+{
+  refresh_history (self);
+}
+
 /* A sync changes a device one property at a time; refresh once after. */
 static void
 on_device_notify_cb (RdPlanPane *self)
@@ -426,6 +566,7 @@ rd_plan_pane_dispose (GObject *object)
   g_clear_object (&self->plan);
   g_clear_object (&self->device);
   g_clear_object (&self->board);
+  g_clear_weak_pointer (&self->session);
 
   G_OBJECT_CLASS (rd_plan_pane_parent_class)->dispose (object);
 }
@@ -518,12 +659,19 @@ rd_plan_pane_class_init (RdPlanPaneClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RdPlanPane, reason_box);
   gtk_widget_class_bind_template_child (widget_class, RdPlanPane, reason_label);
   gtk_widget_class_bind_template_child (widget_class, RdPlanPane, run_button);
+  gtk_widget_class_bind_template_child (widget_class, RdPlanPane, request_group);
+  gtk_widget_class_bind_template_child (widget_class, RdPlanPane, request_row);
+  gtk_widget_class_bind_template_child (widget_class, RdPlanPane, request_line_label);
+  gtk_widget_class_bind_template_child (widget_class, RdPlanPane, request_body_label);
+  gtk_widget_class_bind_template_child (widget_class, RdPlanPane, history_list);
 }
 
 static void
 rd_plan_pane_init (RdPlanPane *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  update_request (self);
+  refresh_history (self);
   update_run (self, NULL);
 }
 
@@ -578,7 +726,10 @@ rd_plan_pane_set_device (RdPlanPane *self,
     return;
 
   if (self->plan != NULL)
-    g_signal_handlers_disconnect_by_func (self->plan, on_plan_notify_cb, self);
+    {
+      g_signal_handlers_disconnect_by_func (self->plan, on_plan_notify_cb, self);
+      g_signal_handlers_disconnect_by_func (self->plan, on_plan_state_cb, self);
+    }
   if (self->device != NULL)
     g_signal_handlers_disconnect_by_func (self->device, on_device_notify_cb, self);
 
@@ -593,11 +744,33 @@ rd_plan_pane_set_device (RdPlanPane *self,
                                G_CONNECT_SWAPPED);
       g_signal_connect_object (self->plan, "notify::method", G_CALLBACK (on_plan_notify_cb), self,
                                G_CONNECT_SWAPPED);
+      g_signal_connect_object (self->plan, "notify::state", G_CALLBACK (on_plan_state_cb), self,
+                               G_CONNECT_SWAPPED);
       g_signal_connect_object (self->device, "notify", G_CALLBACK (on_device_notify_cb), self,
                                G_CONNECT_SWAPPED);
     }
 
   rebuild_methods (self);
   refresh (self);
+  refresh_history (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE]);
+}
+
+/**
+ * rd_plan_pane_set_session:
+ * @session: (nullable) (transfer none): the window's session, or %NULL
+ *
+ * The session gives the full URL of the request and the audit log the
+ * history comes from. The pane does not keep @session alive.
+ */
+void
+rd_plan_pane_set_session (RdPlanPane *self,
+                          RdSession  *session)
+{
+  g_return_if_fail (RD_IS_PLAN_PANE (self));
+  g_return_if_fail (session == NULL || RD_IS_SESSION (session));
+
+  g_set_weak_pointer (&self->session, session);
+  update_request (self);
+  refresh_history (self);
 }

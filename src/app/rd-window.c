@@ -938,6 +938,7 @@ open_tenant (RdWindow *self)
   gtk_spinner_stop (self->loading_spinner);
   rd_window_set_board (self, board);
   rd_activity_view_set_audit_log (self->activity_view, rd_session_get_audit_log (self->session));
+  rd_plan_pane_set_session (self->plan_pane, self->session);
   set_sync (self, sync);
   update_account (self);
   gtk_stack_set_visible_child_name (self->main_stack, "content");

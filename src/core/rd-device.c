@@ -455,6 +455,11 @@ rd_device_new_from_json (JsonObject  *object,
         return NULL;
     }
 
+  /* Built here while no other thread can see the device (the cache is read
+   * on a worker), so that the first search does not build 100,000 of them
+   * on the main thread. */
+  rd_device_get_search_text (self);
+
   return g_steal_pointer (&self);
 }
 
@@ -785,6 +790,10 @@ _rd_device_new_from_facts (const RdDeviceFacts *facts)
   self->last_sync = facts->last_sync != NULL ? g_date_time_ref (facts->last_sync) : NULL;
   self->encrypted = facts->encrypted;
   self->management_state = facts->management_state;
+
+  /* The sync builds devices on its workers; nothing else holds this one yet,
+   * so its search text is built here rather than on the first keystroke. */
+  rd_device_get_search_text (self);
 
   return self;
 }
