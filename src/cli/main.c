@@ -359,6 +359,32 @@ write_json (JsonNode *node)
   rd_cli_write (text);
 }
 
+/* A listing in the chosen format: the JSON array, the core's CSV of the
+ * listed objects (the same columns the app exports), or the table. */
+static void
+write_listing (RdCliFormat  format,
+               JsonArray   *array,
+               RdCliTable  *table,
+               char       *(*format_csv) (GListModel *),
+               GListModel  *listed)
+{
+  if (format == RD_CLI_FORMAT_JSON)
+    {
+      g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
+
+      json_node_set_array (root, array);
+      write_json (root);
+    }
+  else if (format == RD_CLI_FORMAT_CSV)
+    {
+      g_autofree char *csv = format_csv (listed);
+
+      rd_cli_write (csv);
+    }
+  else
+    write_table (table, format);
+}
+
 static gboolean
 no_arguments (char   **args,
               GError **error)
@@ -773,21 +799,7 @@ cmd_bitlocker (char **args)
       rd_cli_table_add_cell (table, bitlocker_ready (device) ? _ ("yes") : _ ("no"));
     }
 
-  if (format == RD_CLI_FORMAT_JSON)
-    {
-      g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
-
-      json_node_set_array (root, array);
-      write_json (root);
-    }
-  else if (format == RD_CLI_FORMAT_CSV)
-    {
-      g_autofree char *csv = rd_csv_format_bitlocker (G_LIST_MODEL (listed));
-
-      rd_cli_write (csv);
-    }
-  else
-    write_table (table, format);
+  write_listing (format, array, table, rd_csv_format_bitlocker, G_LIST_MODEL (listed));
 
   return RD_CLI_EXIT_OK;
 }
@@ -942,21 +954,7 @@ cmd_audit (char **args)
       rd_cli_table_add_cell (table, rd_audit_entry_get_request_id (entry));
     }
 
-  if (format == RD_CLI_FORMAT_JSON)
-    {
-      g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
-
-      json_node_set_array (root, array);
-      write_json (root);
-    }
-  else if (format == RD_CLI_FORMAT_CSV)
-    {
-      g_autofree char *csv = rd_csv_format_audit (G_LIST_MODEL (listed));
-
-      rd_cli_write (csv);
-    }
-  else
-    write_table (table, format);
+  write_listing (format, array, table, rd_csv_format_audit, G_LIST_MODEL (listed));
 
   return RD_CLI_EXIT_OK;
 }
