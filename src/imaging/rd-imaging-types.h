@@ -50,4 +50,21 @@ typedef enum
   RD_WRITE_PHASE_CANCELLED,
 } RdWritePhase;
 
+/* How a Windows or WinPE ISO is laid out on a key (issue 6). */
+typedef enum
+{
+  RD_MEDIA_LAYOUT_SETUP,        /* one FAT32 partition with the ISO's files, install image split */
+  RD_MEDIA_LAYOUT_WINPE_IMAGES, /* FAT32 WINPE (the ISO) + FAT32 IMAGES (the admin's payloads) */
+} RdMediaLayout;
+
+/* Where RdMediaComposer is, for progress. */
+typedef enum
+{
+  RD_COMPOSE_STEP_PREPARING,    /* reading the ISO's directory, sizing, checking */
+  RD_COMPOSE_STEP_PARTITIONING, /* partition table and FAT32 file systems */
+  RD_COMPOSE_STEP_SPLITTING,    /* a WIM over the split size into .swm parts */
+  RD_COMPOSE_STEP_COPYING,      /* files into the FAT32 file systems */
+  RD_COMPOSE_STEP_DONE,
+} RdComposeStep;
+
 G_END_DECLS
