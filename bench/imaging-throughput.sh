@@ -18,76 +18,16 @@
 set -u -o pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-srcdir=$(dirname "$here")
 
-usage () {
-  echo "usage: sudo bash $0 BUILD_DIR [SIZE_MIB] [ROUNDS]" >&2
-  exit 2
-}
-
-[ "$#" -ge 1 ] && [ "$#" -le 3 ] || usage
-builddir=$(cd "$1" 2>/dev/null && pwd) || { echo "$0: no build folder $1" >&2; exit 2; }
-size_mib=${2:-1024}
-rounds=${3:-3}
-[[ "$size_mib" =~ ^[1-9][0-9]*$ && "$rounds" =~ ^[1-9][0-9]*$ ]] || usage
-imager="$builddir/src/imager/recovery-desk-imager"
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "$0: must run as root (loop devices, udisksd, dropping caches)" >&2
-  exit 77
-fi
-if [ ! -x "$imager" ]; then
-  echo "$0: $imager not built (ninja -C $builddir)" >&2
-  exit 2
-fi
-for tool in udisksctl xz dd openssl losetup; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "$0: $tool not found" >&2; exit 77; }
-done
-
-# Run once more inside a private system bus, udevd and udisksd (started only if missing).
-if [ -z "${RD_BENCH_IN_SESSION:-}" ]; then
-  RD_BENCH_IN_SESSION=1 exec "$srcdir/tests/imaging/udisks-session.sh" \
-    bash "${BASH_SOURCE[0]}" "$@"
-fi
+# shellcheck source=lib/loop-bench.sh
+. "$here/lib/loop-bench.sh"
+bench_args 1 "$@"
+bench_setup "${BASH_SOURCE[0]}" "$1" udisksctl xz dd openssl losetup -- "$@"
 
 size=$((size_mib * 1024 * 1024))
-workdir=""
-loopdev=""
-
-cleanup () {
-  local status=$?
-
-  trap - EXIT INT TERM
-  # Children first (a pipeline left running by an interrupt), then the loop device, then files.
-  jobs -p | xargs -r kill 2>/dev/null
-  wait 2>/dev/null
-  if [ -n "$loopdev" ]; then
-    udisksctl loop-delete --no-user-interaction -b "$loopdev" >/dev/null 2>&1 \
-      || losetup -d "$loopdev" 2>/dev/null \
-      || echo "$0: could not detach $loopdev" >&2
-  fi
-  if [ -n "$workdir" ]; then
-    rm -rf "$workdir"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-die () {
-  echo "$0: $*" >&2
-  exit 1
-}
 
 # Image, its .xz (random data does not shrink) and the backing file, with room to spare.
-avail_kib=$(df -Pk "$builddir" | awk 'NR == 2 { print $4 }')
-need_kib=$((size_mib * 1024 * 33 / 10 + 256 * 1024))
-if [ "$avail_kib" -lt "$need_kib" ]; then
-  die "needs $((need_kib / 1024)) MiB free next to $builddir, has $((avail_kib / 1024)) MiB"
-fi
-
-workdir=$(mktemp -d "$builddir/imaging-bench.XXXXXX") || die "could not make a temporary folder"
+bench_workdir $((size_mib * 1024 * 33 / 10 + 256 * 1024))
 image="$workdir/image.img"
 echo "Making a $size_mib MiB random image and its .xz in $workdir…" >&2
 head -c "$size" /dev/urandom >"$image" || die "could not write $image"
@@ -100,41 +40,13 @@ else
   xz -T0 -0 -k "$image" || die "could not compress $image"
 fi
 truncate -s $((size + 64 * 1024 * 1024)) "$workdir/backing" || die "could not make the backing file"
+bench_loop_setup "$workdir/backing"
 
-out=$(udisksctl loop-setup --no-user-interaction -f "$workdir/backing" 2>&1) \
-  || die "udisksctl loop-setup failed: $out"
-loopdev=$(printf '%s\n' "$out" | grep -o '/dev/loop[0-9]*' | head -n 1)
-[ -n "$loopdev" ] || die "no loop device in: $out"
-udevadm settle --timeout=30
-loop_mode="buffered"
-if [ "${RD_BENCH_LOOP_DIO:-1}" != 0 ] && losetup --direct-io=on "$loopdev" 2>/dev/null; then
-  loop_mode="direct I/O"
-fi
-
-can_drop=0
-if sync && echo 3 2>/dev/null >/proc/sys/vm/drop_caches; then
-  can_drop=1
-fi
-
-drop_caches () {
-  sync
-  if [ "$can_drop" = 1 ]; then
-    echo 3 >/proc/sys/vm/drop_caches
-  fi
-}
-
-# Seconds since an EPOCHREALTIME, to the microsecond.
-elapsed () {
-  awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }'
-}
-
-declare -A samples
-
-add_sample () {
+add_rate () {
   local mibs
 
   mibs=$(awk -v s="$size_mib" -v t="$2" 'BEGIN { printf "%.1f", s / t }')
-  samples[$1]="${samples[$1]:-} $mibs"
+  add_sample "$1" "$mibs"
   printf '  %-18s %8.1f MiB/s  (%.2f s)\n' "$1" "$mibs" "$2" >&2
 }
 
@@ -147,7 +59,7 @@ run_dd_write () {
   drop_caches
   t0=$EPOCHREALTIME
   dd if="$image" of="$loopdev" bs=4M oflag=direct conv=fsync status=none || die "dd write failed"
-  add_sample dd-write "$(elapsed "$t0")"
+  add_rate dd-write "$(elapsed "$t0")"
 }
 
 # Write + flush: the whole helper run, from start (UDisks open, wiping the edges) to exit after
@@ -159,7 +71,7 @@ run_imager_write () {
   t0=$EPOCHREALTIME
   "$imager" write "$image" "$loopdev" --yes --no-verify --progress json >"$events" \
     2>"$stderr_log" || die "recovery-desk-imager write failed: $(cat "$stderr_log")"
-  add_sample imager-write "$(elapsed "$t0")"
+  add_rate imager-write "$(elapsed "$t0")"
   grep -q '"event":"done"' "$events" || die "no done event"
 }
 
@@ -170,7 +82,7 @@ run_dd_verify () {
   t0=$EPOCHREALTIME
   sum=$(dd if="$loopdev" iflag=direct,count_bytes bs=4M count="$size" status=none \
           | openssl dgst -sha256 -r) || die "dd | openssl failed"
-  add_sample dd-sha256 "$(elapsed "$t0")"
+  add_rate dd-sha256 "$(elapsed "$t0")"
   [ "${sum%% *}" = "$image_sha256" ] || die "the device does not hold the image"
 }
 
@@ -181,7 +93,7 @@ run_imager_verify () {
   t0=$EPOCHREALTIME
   "$imager" verify "$image" "$loopdev" >/dev/null 2>"$stderr_log" \
     || die "recovery-desk-imager verify failed: $(cat "$stderr_log")"
-  add_sample imager-verify "$(elapsed "$t0")"
+  add_rate imager-verify "$(elapsed "$t0")"
 }
 
 run_xz_dd () {
@@ -191,7 +103,7 @@ run_xz_dd () {
   t0=$EPOCHREALTIME
   xz -T0 -dc "$image.xz" | dd of="$loopdev" bs=4M iflag=fullblock oflag=direct status=none \
     || die "xz | dd failed"
-  add_sample xz-dd "$(elapsed "$t0")"
+  add_rate xz-dd "$(elapsed "$t0")"
 }
 
 run_imager_xz () {
@@ -201,13 +113,13 @@ run_imager_xz () {
   t0=$EPOCHREALTIME
   "$imager" write "$image.xz" "$loopdev" --yes --no-verify --progress json >"$events" \
     2>"$stderr_log" || die "recovery-desk-imager write (.xz) failed: $(cat "$stderr_log")"
-  add_sample imager-xz "$(elapsed "$t0")"
+  add_rate imager-xz "$(elapsed "$t0")"
   grep -q '"event":"done"' "$events" || die "no done event"
 }
 
 image_sha256=$(sha256sum "$image" | cut -d ' ' -f 1)
 echo "Loop device $loopdev ($loop_mode) over $workdir/backing; $rounds rounds;" \
-  "page cache $([ "$can_drop" = 1 ] && echo "dropped before each run" || echo "NOT dropped (not permitted)")" >&2
+  "page cache $(caches_note)" >&2
 
 for ((round = 1; round <= rounds; round++)); do
   echo "Round $round/$rounds" >&2
@@ -218,13 +130,6 @@ for ((round = 1; round <= rounds; round++)); do
     run_imager_write; run_dd_write; run_imager_verify; run_dd_verify; run_imager_xz; run_xz_dd
   fi
 done
-
-# "min median max" of a sample list.
-stats () {
-  printf '%s\n' ${samples[$1]} | sort -n | awk '{ v[NR] = $1 }
-    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-          printf "%.1f %.1f %.1f", v[1], m, v[NR] }'
-}
 
 missed=0
 

@@ -102,6 +102,18 @@ update (RdUsbDriveRow *self)
     gtk_widget_remove_css_class (GTK_WIDGET (self), "refused");
 }
 
+/* A refused drive shows why, is insensitive and is no longer chosen. */
+static void
+set_refusal (RdUsbDriveRow *self, const GError *error)
+{
+  g_clear_pointer (&self->refusal, g_free);
+  if (error != NULL)
+    self->refusal = g_strdup (error->message);
+  update (self);
+  if (self->refusal != NULL)
+    rd_usb_drive_row_set_active (self, FALSE);
+}
+
 static void
 rd_usb_drive_row_dispose (GObject *object)
 {
@@ -244,12 +256,34 @@ rd_usb_drive_row_set_source (RdUsbDriveRow *self, RdImageSource *source)
 
   g_return_if_fail (RD_IS_USB_DRIVE_ROW (self));
 
-  g_clear_pointer (&self->refusal, g_free);
-  if (source != NULL && !rd_drive_check_target (self->drive, source, &error))
-    self->refusal = g_strdup (error->message);
-  update (self);
-  if (self->refusal != NULL)
-    rd_usb_drive_row_set_active (self, FALSE);
+  if (source != NULL)
+    rd_drive_check_target (self->drive, source, &error);
+  set_refusal (self, error);
+}
+
+/**
+ * rd_usb_drive_row_set_composed_source:
+ * @iso: the Windows or WinPE ISO the key is built from
+ * @paths: (array zero-terminated=1) (nullable): folders the key is built from or in (payload
+ *   folders, the scratch folder)
+ * @image_size: the size of the key built from @iso, or 0 while it is not known
+ *
+ * rd_usb_drive_row_set_source() for a key built from @iso rather than written from it: the drive
+ * is judged against the built image's size, not the ISO's, and must not hold @paths.
+ */
+void
+rd_usb_drive_row_set_composed_source (RdUsbDriveRow     *self,
+                                      RdImageSource     *iso,
+                                      const char *const *paths,
+                                      guint64            image_size)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_return_if_fail (RD_IS_USB_DRIVE_ROW (self));
+  g_return_if_fail (RD_IS_IMAGE_SOURCE (iso));
+
+  rd_drive_check_compose_target (self->drive, iso, paths, image_size, &error);
+  set_refusal (self, error);
 }
 
 /**

@@ -18,6 +18,10 @@ void        rd_usb_drive_row_set_active      (RdUsbDriveRow *self,
                                               gboolean       active);
 void        rd_usb_drive_row_set_source      (RdUsbDriveRow *self,
                                               RdImageSource *source);
+void        rd_usb_drive_row_set_composed_source (RdUsbDriveRow     *self,
+                                                  RdImageSource     *iso,
+                                                  const char *const *paths,
+                                                  guint64            image_size);
 const char *rd_usb_drive_row_get_refusal     (RdUsbDriveRow *self);
 
 char       *rd_usb_drive_row_dup_title       (RdDrive       *drive);

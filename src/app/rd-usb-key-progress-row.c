@@ -285,6 +285,45 @@ rd_usb_key_progress_row_update (RdUsbKeyProgressRow *self,
     }
 }
 
+/**
+ * rd_usb_key_progress_row_update_step:
+ * @title: what is being done before writing ("Reading the ISO", "Copying files", …)
+ * @bytes: done of that step
+ * @total: the step's size, or 0 when unknown
+ *
+ * Progress of building the image the key receives (Windows media), before it is written.
+ */
+void
+rd_usb_key_progress_row_update_step (RdUsbKeyProgressRow *self,
+                                     const char          *title,
+                                     guint64              bytes,
+                                     guint64              total)
+{
+  g_autofree char *status = NULL;
+
+  g_return_if_fail (RD_IS_USB_KEY_PROGRESS_ROW (self));
+
+  if (rd_usb_key_progress_row_get_finished (self))
+    return;
+  self->phase = RD_WRITE_PHASE_PREPARING;
+  if (total > 0)
+    {
+      g_autofree char *done = g_format_size (bytes);
+      g_autofree char *all = g_format_size (total);
+
+      /* TRANSLATORS: a step and how far it is, e.g. "Copying files · 1.2 GB of 4.0 GB" */
+      status = g_strdup_printf (_("%s · %s of %s"), title, done, all);
+      set_pulsing (self, FALSE);
+      gtk_progress_bar_set_fraction (self->progress_bar, MIN (1.0, (double) bytes / total));
+    }
+  else
+    {
+      status = g_strdup_printf ("%s…", title);
+      set_pulsing (self, TRUE);
+    }
+  gtk_label_set_label (self->status_label, status);
+}
+
 void
 rd_usb_key_progress_row_set_done (RdUsbKeyProgressRow *self)
 {

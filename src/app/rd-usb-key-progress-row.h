@@ -23,6 +23,10 @@ void          rd_usb_key_progress_row_update       (RdUsbKeyProgressRow *self,
                                                     guint64              total,
                                                     double               rate,
                                                     double               eta);
+void          rd_usb_key_progress_row_update_step  (RdUsbKeyProgressRow *self,
+                                                    const char          *title,
+                                                    guint64              bytes,
+                                                    guint64              total);
 void          rd_usb_key_progress_row_set_done     (RdUsbKeyProgressRow *self);
 void          rd_usb_key_progress_row_set_failed   (RdUsbKeyProgressRow *self,
                                                     const char          *message);

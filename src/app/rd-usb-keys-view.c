@@ -9,6 +9,7 @@
 #include "rd-image-source.h"
 #include "rd-image-writer.h"
 #include "rd-imager-process.h"
+#include "rd-media-composer.h"
 #include "rd-method.h"
 #include "rd-ui-utils.h"
 #include "rd-usb-drive-row.h"
@@ -17,9 +18,12 @@
 
 /* USB reimage keys: choose an image (and see what it is, and its SHA-256), choose keys from the
  * live drive list, confirm erasing them, and follow recovery-desk-imager writing and verifying
- * them. Opened for a Reuse plan with a reimage method, a verified key is recorded in the plan,
- * which goes to "USB key prepared". The view parses no JSON and opens no device: the imaging
- * library does both (RdImagerProcess, RdDriveMonitor). */
+ * them. A Windows or WinPE ISO is not written byte for byte: the admin picks a layout (Windows
+ * setup, or WinPE + the folders of an images partition) and a partition table, and the helper
+ * builds the key from the ISO (`compose`) before writing and verifying it the same way. Opened for
+ * a Reuse plan with a reimage method, a verified key is recorded in the plan, which goes to "USB
+ * key prepared". The view parses no JSON and opens no device: the imaging library does both
+ * (RdImagerProcess, RdDriveMonitor). */
 
 #define MAX_RECENT_IMAGES 6
 
@@ -35,6 +39,15 @@ struct _RdUsbKeysView
   gboolean drives_injected;
   GSettings *settings;
   GtkFileChooserNative *chooser;
+  GtkFileChooserNative *folder_chooser;
+  GPtrArray *payloads; /* folders for the IMAGES partition (WinPE + Images) */
+
+  /* The key built from a Windows ISO with the chosen layout, table and payloads: sized in a
+   * thread (rd_media_composer_prepare) whenever the choice changes. */
+  GCancellable *size_cancellable; /* set while sizing */
+  guint64 composed_size;          /* 0 until known */
+  char *scratch_dir;              /* where the helper will build it */
+  GError *compose_error;          /* why it cannot be built */
 
   char *image_path;
   RdImageSource *source;
@@ -47,6 +60,7 @@ struct _RdUsbKeysView
   GCancellable *write_cancellable;
   GPtrArray *write_rows; /* RdUsbKeyProgressRow, by target index */
   char *write_image_path;
+  gboolean write_composes;
 
   GtkBox *plan_box;
   GtkLabel *plan_title_label;
@@ -67,6 +81,12 @@ struct _RdUsbKeysView
   AdwActionRow *refusal_row;
   AdwComboRow *label_row;
   AdwEntryRow *model_row;
+  AdwPreferencesGroup *media_group;
+  GtkCheckButton *setup_check;
+  GtkCheckButton *winpe_check;
+  AdwComboRow *table_row;
+  AdwPreferencesGroup *payload_group;
+  GtkListBox *payload_list;
   GtkLabel *selected_label;
   GtkStack *drives_stack;
   GtkListBox *drive_list;
@@ -106,6 +126,12 @@ enum
 {
   LABEL_OEM,
   LABEL_UNIVERSAL,
+};
+
+enum
+{
+  TABLE_GPT,
+  TABLE_MBR,
 };
 
 /* Async callbacks hold the view weakly: a helper run outlives a closed window. */
@@ -181,6 +207,70 @@ compression_title (RdImageCompression compression)
     }
 }
 
+/* Windows media */
+
+/* A Windows or WinPE ISO: the key is composed from it rather than written byte for byte. */
+static gboolean
+composing (RdUsbKeysView *self)
+{
+  return self->source != NULL && rd_image_source_get_windows_media (self->source);
+}
+
+static RdMediaLayout
+chosen_layout (RdUsbKeysView *self)
+{
+  return gtk_check_button_get_active (self->winpe_check) ? RD_MEDIA_LAYOUT_WINPE_IMAGES
+                                                         : RD_MEDIA_LAYOUT_SETUP;
+}
+
+static RdPartitionTable
+chosen_table (RdUsbKeysView *self)
+{
+  return adw_combo_row_get_selected (self->table_row) == TABLE_MBR ? RD_PARTITION_TABLE_MBR
+                                                                   : RD_PARTITION_TABLE_GPT;
+}
+
+static void
+update_media (RdUsbKeysView *self)
+{
+  gboolean compose = composing (self);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->media_group), compose);
+  gtk_widget_set_visible (GTK_WIDGET (self->payload_group),
+                          compose && chosen_layout (self) == RD_MEDIA_LAYOUT_WINPE_IMAGES);
+}
+
+static void
+rebuild_payload_list (RdUsbKeysView *self)
+{
+  GtkListBoxRow *old;
+
+  while ((old = gtk_list_box_get_row_at_index (self->payload_list, 0)) != NULL)
+    gtk_list_box_remove (self->payload_list, GTK_WIDGET (old));
+
+  for (guint i = 0; i < self->payloads->len; i++)
+    {
+      const char *path = self->payloads->pdata[i];
+      g_autofree char *name = g_path_get_basename (path);
+      g_autofree char *parent = g_path_get_dirname (path);
+      GtkWidget *row = adw_action_row_new ();
+      GtkWidget *remove = gtk_button_new_from_icon_name ("list-remove-symbolic");
+
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), parent);
+      adw_action_row_add_prefix (ADW_ACTION_ROW (row),
+                                 gtk_image_new_from_icon_name ("folder-symbolic"));
+      gtk_widget_set_valign (remove, GTK_ALIGN_CENTER);
+      gtk_widget_add_css_class (remove, "flat");
+      gtk_widget_set_tooltip_text (remove, _("Remove"));
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (remove), "usb-keys.remove-payload");
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (remove), "s", path);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
+      gtk_list_box_append (self->payload_list, row);
+    }
+}
+
 /* Drives */
 
 static GPtrArray *
@@ -194,6 +284,38 @@ dup_drive_rows (RdUsbKeysView *self, gboolean only_active)
         && (!only_active || rd_usb_drive_row_get_active (RD_USB_DRIVE_ROW (child))))
       g_ptr_array_add (rows, child);
   return rows;
+}
+
+/* A drive is judged against what will be written to it: the image, or for a Windows ISO the key
+ * built from it, whose size is known once sized (until then only the other checks apply). */
+static void
+update_drive_row (RdUsbKeysView *self, RdUsbDriveRow *row)
+{
+  g_autoptr (GPtrArray) paths = NULL;
+
+  if (!composing (self))
+    {
+      rd_usb_drive_row_set_source (row, self->source);
+      return;
+    }
+  paths = g_ptr_array_new ();
+  if (chosen_layout (self) == RD_MEDIA_LAYOUT_WINPE_IMAGES)
+    for (guint i = 0; i < self->payloads->len; i++)
+      g_ptr_array_add (paths, self->payloads->pdata[i]);
+  if (self->scratch_dir != NULL)
+    g_ptr_array_add (paths, self->scratch_dir);
+  g_ptr_array_add (paths, NULL);
+  rd_usb_drive_row_set_composed_source (row, self->source, (const char *const *) paths->pdata,
+                                        self->composed_size);
+}
+
+static void
+update_rows_for_source (RdUsbKeysView *self)
+{
+  g_autoptr (GPtrArray) rows = dup_drive_rows (self, FALSE);
+
+  for (guint i = 0; i < rows->len; i++)
+    update_drive_row (self, rows->pdata[i]);
 }
 
 static gboolean
@@ -211,7 +333,14 @@ update_state (RdUsbKeysView *self)
   g_autofree char *summary = NULL;
   g_autofree char *selected = NULL;
 
-  can_write = !writing && self->source != NULL && self->raw_writable && chosen->len > 0
+  gboolean compose = composing (self);
+  gboolean needs_payload = compose && chosen_layout (self) == RD_MEDIA_LAYOUT_WINPE_IMAGES
+                           && self->payloads->len == 0;
+  gboolean sizing = compose && self->size_cancellable != NULL;
+  gboolean unbuildable = compose && self->compose_error != NULL;
+
+  can_write = !writing && self->source != NULL && (self->raw_writable || compose)
+              && !needs_payload && !sizing && !unbuildable && chosen->len > 0
               && chosen->len <= RD_IMAGE_WRITER_MAX_TARGETS;
 
   if (writing)
@@ -226,13 +355,35 @@ update_state (RdUsbKeysView *self)
     summary = g_strdup (_("Choose an image to write."));
   else if (self->source == NULL && self->image_error == NULL)
     summary = g_strdup (_("Reading the image…"));
-  else if (self->source == NULL || !self->raw_writable)
+  else if (self->source == NULL || (!self->raw_writable && !compose))
     summary = g_strdup (_("This image cannot be written to a key byte for byte."));
+  else if (unbuildable)
+    summary = g_strdup (_("The key cannot be built from this ISO: see why above."));
+  else if (needs_payload)
+    summary = g_strdup (_("Add the folders for the IMAGES partition."));
+  else if (sizing)
+    summary = g_strdup (_("Working out the size of the key…"));
   else if (chosen->len == 0)
     summary = g_strdup (_("Choose the keys to write."));
   else if (chosen->len > RD_IMAGE_WRITER_MAX_TARGETS)
     summary = g_strdup_printf (_("At most %d keys can be written at once."),
                                RD_IMAGE_WRITER_MAX_TARGETS);
+  else if (compose && chosen_layout (self) == RD_MEDIA_LAYOUT_SETUP)
+    summary = g_strdup_printf (ngettext ("Builds a Windows setup key from the ISO, writes it to %u "
+                                         "key, then reads it back to verify it.",
+                                         "Builds a Windows setup key from the ISO, writes it to %u "
+                                         "keys, then reads them back to verify them.",
+                                         chosen->len),
+                               chosen->len);
+  else if (compose)
+    summary = g_strdup_printf (ngettext ("Builds a WinPE + images key from the ISO and %u "
+                                         "folders, writes it to %u key, then reads it back to "
+                                         "verify it.",
+                                         "Builds a WinPE + images key from the ISO and %u "
+                                         "folders, writes it to %u keys, then reads them back to "
+                                         "verify them.",
+                                         chosen->len),
+                               self->payloads->len, chosen->len);
   else
     {
       g_autofree char *size = g_format_size (rd_image_source_get_uncompressed_size (self->source));
@@ -259,6 +410,10 @@ update_state (RdUsbKeysView *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->drive_list), !writing);
   gtk_widget_set_sensitive (GTK_WIDGET (self->label_row), !writing);
   gtk_widget_set_sensitive (GTK_WIDGET (self->model_row), !writing);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->media_group), !writing);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->payload_group), !writing);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "usb-keys.add-payload", !writing);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "usb-keys.remove-payload", !writing);
 }
 
 static void
@@ -293,7 +448,7 @@ create_drive_row (gpointer item, gpointer user_data)
   RdUsbKeysView *self = user_data;
   GtkWidget *row = rd_usb_drive_row_new (RD_DRIVE (item));
 
-  rd_usb_drive_row_set_source (RD_USB_DRIVE_ROW (row), self->source);
+  update_drive_row (self, RD_USB_DRIVE_ROW (row));
   g_signal_connect_object (row, "notify::active", G_CALLBACK (on_drive_row_active_cb), self,
                            G_CONNECT_SWAPPED);
   return row;
@@ -487,6 +642,7 @@ update_image (RdUsbKeysView *self)
   gtk_widget_set_visible (GTK_WIDGET (self->size_row), have);
   gtk_widget_set_visible (GTK_WIDGET (self->sha_row), have);
   gtk_widget_set_visible (GTK_WIDGET (self->copy_sha_button), self->image_sha256 != NULL);
+  update_media (self);
 
   if (self->image_error != NULL)
     {
@@ -541,10 +697,26 @@ update_image (RdUsbKeysView *self)
         /* TRANSLATORS: the image's size, then its file's size and how it is compressed */
         size = g_strdup_printf (_("%s (%s file, %s)"), plain, compressed, compression);
       }
+    if (composing (self) && self->composed_size > 0)
+      {
+        g_autofree char *iso_size = g_steal_pointer (&size);
+        g_autofree char *key_size = g_format_size (self->composed_size);
+
+        /* TRANSLATORS: the ISO's size, then the size of the key built from it */
+        size = g_strdup_printf (_("%s (the key built from it: %s)"), iso_size, key_size);
+      }
     gtk_label_set_label (self->size_label, size);
   }
 
-  if (!self->raw_writable && rd_image_source_check_raw_writable (self->source, &refusal) == FALSE)
+  if (composing (self) && self->compose_error != NULL)
+    {
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->refusal_row),
+                                     _("The key cannot be built"));
+      adw_action_row_set_subtitle (self->refusal_row, self->compose_error->message);
+      gtk_widget_set_visible (GTK_WIDGET (self->refusal_row), TRUE);
+    }
+  else if (!self->raw_writable && !composing (self)
+      && rd_image_source_check_raw_writable (self->source, &refusal) == FALSE)
     {
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->refusal_row),
                                      rd_image_source_get_windows_media (self->source)
@@ -559,13 +731,106 @@ update_image (RdUsbKeysView *self)
     }
 }
 
-static void
-update_rows_for_source (RdUsbKeysView *self)
-{
-  g_autoptr (GPtrArray) rows = dup_drive_rows (self, FALSE);
 
-  for (guint i = 0; i < rows->len; i++)
-    rd_usb_drive_row_set_source (rows->pdata[i], self->source);
+/* The composed key's size */
+
+typedef struct
+{
+  char *iso;
+  RdMediaLayout layout;
+  RdPartitionTable table;
+  GStrv payloads;
+} SizeJob;
+
+static void
+size_job_free (SizeJob *job)
+{
+  g_free (job->iso);
+  g_strfreev (job->payloads);
+  g_free (job);
+}
+
+static void
+size_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  SizeJob *job = task_data;
+  g_autoptr (RdMediaComposer) composer = rd_media_composer_new (job->iso, job->layout);
+  GError *error = NULL;
+
+  rd_media_composer_set_partition_table (composer, job->table);
+  for (guint i = 0; job->payloads[i] != NULL; i++)
+    rd_media_composer_add_payload (composer, job->payloads[i]);
+  /* Reads the ISO's folders and the payloads' sizes; builds nothing. */
+  if (!rd_media_composer_prepare (composer, cancellable, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_steal_pointer (&composer), g_object_unref);
+}
+
+static void
+on_size_cb (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GWeakRef) ref = user_data;
+  g_autoptr (RdUsbKeysView) self = g_weak_ref_get (ref);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RdMediaComposer) composer = g_task_propagate_pointer (G_TASK (result), &error);
+
+  /* A stale sizing (the choice changed since) was cancelled and its answer is dropped. */
+  if (self == NULL || g_task_get_cancellable (G_TASK (result)) != self->size_cancellable
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  g_clear_object (&self->size_cancellable);
+  if (composer == NULL)
+    {
+      self->compose_error = g_steal_pointer (&error);
+    }
+  else
+    {
+      self->composed_size = rd_media_composer_get_image_size (composer);
+      g_free (self->scratch_dir);
+      self->scratch_dir = g_strdup (rd_media_composer_get_scratch_dir (composer));
+    }
+  update_rows_for_source (self);
+  update_image (self);
+  update_state (self);
+}
+
+/* Sizes the key built from the chosen ISO with the chosen layout, table and payloads, dropping
+ * any sizing still running for an earlier choice. */
+static void
+start_sizing (RdUsbKeysView *self)
+{
+  g_autoptr (GTask) task = NULL;
+  g_autoptr (GStrvBuilder) payloads = g_strv_builder_new ();
+  SizeJob *job;
+
+  g_cancellable_cancel (self->size_cancellable);
+  g_clear_object (&self->size_cancellable);
+  g_clear_error (&self->compose_error);
+  self->composed_size = 0;
+
+  if (composing (self))
+    {
+      job = g_new0 (SizeJob, 1);
+      job->iso = g_strdup (self->image_path);
+      job->layout = chosen_layout (self);
+      job->table = chosen_table (self);
+      if (job->layout == RD_MEDIA_LAYOUT_WINPE_IMAGES)
+        for (guint i = 0; i < self->payloads->len; i++)
+          g_strv_builder_add (payloads, self->payloads->pdata[i]);
+      job->payloads = g_strv_builder_end (payloads);
+
+      self->size_cancellable = g_cancellable_new ();
+      task = g_task_new (NULL, self->size_cancellable, on_size_cb, weak_ref_new (self));
+      g_task_set_source_tag (task, start_sizing);
+      g_task_set_task_data (task, job, (GDestroyNotify) size_job_free);
+      g_task_run_in_thread (task, size_thread);
+    }
+
+  update_rows_for_source (self);
+  update_image (self);
+  update_state (self);
 }
 
 static void
@@ -650,7 +915,7 @@ on_inspect_cb (GObject *object, GAsyncResult *result, gpointer user_data)
   self->source = g_steal_pointer (&source);
   self->raw_writable = rd_image_source_check_raw_writable (self->source, NULL);
   remember_image (self, self->image_path);
-  update_rows_for_source (self);
+  start_sizing (self);
 
   gtk_label_set_label (self->sha_label, _("Computing…"));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->sha_label), NULL);
@@ -724,7 +989,20 @@ on_process_event_cb (RdImagerProcess *process, RdImagerEvent *event, RdUsbKeysVi
       for (guint i = 0; i < self->write_rows->len; i++)
         rd_usb_key_progress_row_set_failed (self->write_rows->pdata[i], event->message);
       break;
+    case RD_IMAGER_EVENT_COMPOSE_START:
+    case RD_IMAGER_EVENT_COMPOSE_PROGRESS:
+      for (guint i = 0; i < self->write_rows->len; i++)
+        rd_usb_key_progress_row_update_step (
+          self->write_rows->pdata[i],
+          rd_compose_step_get_title (event->type == RD_IMAGER_EVENT_COMPOSE_START
+                                       ? RD_COMPOSE_STEP_PREPARING
+                                       : event->step),
+          event->bytes, event->total_known ? event->total : 0);
+      break;
     case RD_IMAGER_EVENT_START:
+      adw_preferences_group_set_title (self->progress_group, _("Writing"));
+      break;
+    case RD_IMAGER_EVENT_COMPOSE_DONE:
     case RD_IMAGER_EVENT_UNKNOWN:
     default:
       break;
@@ -739,7 +1017,10 @@ on_write_cb (GObject *object, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   gboolean cancelled;
 
-  rd_imager_process_write_finish (RD_IMAGER_PROCESS (object), result, &error);
+  if (g_async_result_is_tagged (result, rd_imager_process_compose_async))
+    rd_imager_process_compose_finish (RD_IMAGER_PROCESS (object), result, &error);
+  else
+    rd_imager_process_write_finish (RD_IMAGER_PROCESS (object), result, &error);
   if (self == NULL || RD_IMAGER_PROCESS (object) != self->process)
     return;
 
@@ -788,7 +1069,10 @@ start_write (RdUsbKeysView *self)
     }
   g_ptr_array_add (targets, NULL);
 
-  adw_preferences_group_set_title (self->progress_group, _("Writing"));
+  self->write_composes = composing (self);
+  adw_preferences_group_set_title (self->progress_group, self->write_composes
+                                                           ? _("Building the Key")
+                                                           : _("Writing"));
   gtk_widget_set_visible (GTK_WIDGET (self->progress_group), TRUE);
 
   if (self->process != NULL)
@@ -798,9 +1082,29 @@ start_write (RdUsbKeysView *self)
   g_signal_connect (self->process, "event", G_CALLBACK (on_process_event_cb), self);
   g_clear_object (&self->write_cancellable);
   self->write_cancellable = g_cancellable_new ();
-  rd_imager_process_write_async (self->process, self->write_image_path,
-                                 (const char *const *) targets->pdata, self->write_cancellable,
-                                 on_write_cb, weak_ref_new (self));
+  if (self->write_composes)
+    {
+      RdImagerComposeOptions options = { 0 };
+      g_autoptr (GPtrArray) payloads = g_ptr_array_new ();
+
+      for (guint i = 0; i < self->payloads->len; i++)
+        g_ptr_array_add (payloads, self->payloads->pdata[i]);
+      g_ptr_array_add (payloads, NULL);
+      options.iso = self->write_image_path;
+      options.layout = chosen_layout (self);
+      options.table = chosen_table (self);
+      if (options.layout == RD_MEDIA_LAYOUT_WINPE_IMAGES)
+        options.payloads = (const char *const *) payloads->pdata;
+      rd_imager_process_compose_async (self->process, &options,
+                                       (const char *const *) targets->pdata,
+                                       self->write_cancellable, on_write_cb, weak_ref_new (self));
+    }
+  else
+    {
+      rd_imager_process_write_async (self->process, self->write_image_path,
+                                     (const char *const *) targets->pdata,
+                                     self->write_cancellable, on_write_cb, weak_ref_new (self));
+    }
   update_state (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRITING]);
 }
@@ -831,12 +1135,31 @@ write_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
   name = g_path_get_basename (self->image_path);
   heading = g_strdup_printf (ngettext ("Erase %u USB Key?", "Erase %u USB Keys?", chosen->len),
                              chosen->len);
-  g_string_append_printf (body,
-                          ngettext ("Everything on this key will be erased and replaced by “%s”:",
-                                    "Everything on these keys will be erased and replaced by "
-                                    "“%s”:",
-                                    chosen->len),
-                          name);
+  if (composing (self) && chosen_layout (self) == RD_MEDIA_LAYOUT_SETUP)
+    g_string_append_printf (body,
+                            ngettext ("Everything on this key will be erased and replaced by a "
+                                      "Windows setup key built from “%s” (%s):",
+                                      "Everything on these keys will be erased and replaced by a "
+                                      "Windows setup key built from “%s” (%s):",
+                                      chosen->len),
+                            name, chosen_table (self) == RD_PARTITION_TABLE_MBR ? "MBR" : "GPT");
+  else if (composing (self))
+    g_string_append_printf (body,
+                            ngettext ("Everything on this key will be erased and replaced by a "
+                                      "WinPE + images key built from “%s” and %u folders (%s):",
+                                      "Everything on these keys will be erased and replaced by a "
+                                      "WinPE + images key built from “%s” and %u folders (%s):",
+                                      chosen->len),
+                            name, self->payloads->len,
+                            chosen_table (self) == RD_PARTITION_TABLE_MBR ? "MBR" : "GPT");
+  else
+    g_string_append_printf (body,
+                            ngettext ("Everything on this key will be erased and replaced by "
+                                      "“%s”:",
+                                      "Everything on these keys will be erased and replaced by "
+                                      "“%s”:",
+                                      chosen->len),
+                            name);
   g_string_append (body, "\n");
   for (guint i = 0; i < chosen->len; i++)
     {
@@ -868,25 +1191,61 @@ cancel_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 }
 
 static void
+close_chooser (RdUsbKeysView *self, GtkFileChooserNative **chooser)
+{
+  if (*chooser == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (*chooser, self);
+  gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (*chooser));
+  g_clear_object (chooser);
+}
+
+/* The chosen file or folder's path when the chooser was accepted, else NULL. */
+static char *
+dup_chosen_path (GtkNativeDialog *chooser, int response)
+{
+  g_autoptr (GFile) file = NULL;
+
+  if (response != GTK_RESPONSE_ACCEPT)
+    return NULL;
+  file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  return file ? g_file_get_path (file) : NULL;
+}
+
+/* The image chooser and the folder chooser: each open at most once, modal. */
+static void
 on_chooser_response_cb (GtkNativeDialog *chooser, int response, RdUsbKeysView *self)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+  g_autofree char *path = dup_chosen_path (chooser, response);
+  gboolean folder = chooser == GTK_NATIVE_DIALOG (self->folder_chooser);
 
-      if (path != NULL)
-        rd_usb_keys_view_set_image (self, path);
-    }
-  gtk_native_dialog_destroy (chooser);
-  g_clear_object (&self->chooser);
+  if (path != NULL && folder)
+    rd_usb_keys_view_add_payload (self, path);
+  else if (path != NULL)
+    rd_usb_keys_view_set_image (self, path);
+  close_chooser (self, folder ? &self->folder_chooser : &self->chooser);
+}
+
+static GtkFileChooserNative *
+open_chooser (RdUsbKeysView        *self,
+              const char           *title,
+              GtkFileChooserAction  action,
+              const char           *accept)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *chooser
+    = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, action,
+                                   accept, _("_Cancel"));
+
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response_cb), self);
+  return chooser;
 }
 
 static void
 choose_image_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   RdUsbKeysView *self = RD_USB_KEYS_VIEW (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
   GtkFileFilter *images = gtk_file_filter_new ();
   GtkFileFilter *all = gtk_file_filter_new ();
   static const char *const patterns[] = { "*.img", "*.raw", "*.bin", "*.iso", "*.xz", "*.gz",
@@ -901,17 +1260,45 @@ choose_image_action (GtkWidget *widget, const char *action_name, GVariant *param
   gtk_file_filter_set_name (all, _("All Files"));
   gtk_file_filter_add_pattern (all, "*");
 
-  self->chooser = gtk_file_chooser_native_new (_("Choose an Image"),
-                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"),
-                                               _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  self->chooser = open_chooser (self, _("Choose an Image"), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                _("_Open"));
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), images);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), all);
   g_object_unref (images);
   g_object_unref (all);
-  g_signal_connect (self->chooser, "response", G_CALLBACK (on_chooser_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+add_payload_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  RdUsbKeysView *self = RD_USB_KEYS_VIEW (widget);
+
+  if (self->folder_chooser != NULL)
+    return;
+  self->folder_chooser = open_chooser (self, _("Add a Folder for the Images Partition"),
+                                       GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Add"));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->folder_chooser));
+}
+
+static void
+remove_payload_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  rd_usb_keys_view_remove_payload (RD_USB_KEYS_VIEW (widget),
+                                   g_variant_get_string (parameter, NULL));
+}
+
+static void
+on_layout_toggled_cb (RdUsbKeysView *self)
+{
+  update_media (self);
+  start_sizing (self);
+}
+
+static void
+on_table_selected_cb (RdUsbKeysView *self)
+{
+  start_sizing (self);
 }
 
 static void
@@ -960,6 +1347,8 @@ rd_usb_keys_view_dispose (GObject *object)
 
   g_cancellable_cancel (self->image_cancellable);
   g_clear_object (&self->image_cancellable);
+  g_cancellable_cancel (self->size_cancellable);
+  g_clear_object (&self->size_cancellable);
   /* Closing the view while writing stops the helper, which wipes what it had begun. */
   g_cancellable_cancel (self->write_cancellable);
   g_clear_object (&self->write_cancellable);
@@ -967,12 +1356,8 @@ rd_usb_keys_view_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->process, self);
   g_clear_object (&self->process);
   g_clear_pointer (&self->write_rows, g_ptr_array_unref);
-  if (self->chooser != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->chooser, self);
-      gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-      g_clear_object (&self->chooser);
-    }
+  close_chooser (self, &self->chooser);
+  close_chooser (self, &self->folder_chooser);
   if (self->drives != NULL)
     g_signal_handlers_disconnect_by_func (self->drives, on_drives_changed_cb, self);
   if (self->plan != NULL)
@@ -997,9 +1382,12 @@ rd_usb_keys_view_finalize (GObject *object)
 
   g_clear_error (&self->monitor_error);
   g_clear_error (&self->image_error);
+  g_clear_error (&self->compose_error);
+  g_free (self->scratch_dir);
   g_free (self->image_path);
   g_free (self->image_sha256);
   g_free (self->write_image_path);
+  g_ptr_array_unref (self->payloads);
 
   G_OBJECT_CLASS (rd_usb_keys_view_parent_class)->finalize (object);
 }
@@ -1101,6 +1489,9 @@ rd_usb_keys_view_class_init (RdUsbKeysViewClass *klass)
   gtk_widget_class_install_action (widget_class, "usb-keys.cancel", NULL, cancel_action);
   gtk_widget_class_install_action (widget_class, "usb-keys.copy-sha256", NULL, copy_sha256_action);
   gtk_widget_class_install_action (widget_class, "usb-keys.forget-plan", NULL, forget_plan_action);
+  gtk_widget_class_install_action (widget_class, "usb-keys.add-payload", NULL, add_payload_action);
+  gtk_widget_class_install_action (widget_class, "usb-keys.remove-payload", "s",
+                                   remove_payload_action);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX
                                                "/rd-usb-keys-view.ui");
@@ -1125,6 +1516,12 @@ rd_usb_keys_view_class_init (RdUsbKeysViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, refusal_row);
   gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, label_row);
   gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, model_row);
+  gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, media_group);
+  gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, setup_check);
+  gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, winpe_check);
+  gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, table_row);
+  gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, payload_group);
+  gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, payload_list);
   gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, selected_label);
   gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, drives_stack);
   gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, drive_list);
@@ -1136,6 +1533,7 @@ rd_usb_keys_view_class_init (RdUsbKeysViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, RdUsbKeysView, write_button);
   gtk_widget_class_bind_template_callback (widget_class, on_label_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_layout_toggled_cb);
 }
 
 static void
@@ -1144,7 +1542,10 @@ rd_usb_keys_view_init (RdUsbKeysView *self)
   GSettingsSchemaSource *schemas = g_settings_schema_source_get_default ();
   g_autoptr (GSettingsSchema) schema = NULL;
 
+  self->payloads = g_ptr_array_new_with_free_func (g_free);
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_swapped (self->table_row, "notify::selected",
+                            G_CALLBACK (on_table_selected_cb), self);
 
   /* Recent images live in the app's settings; without the schema (a test tree) there are none. */
   if (schemas != NULL)
@@ -1294,6 +1695,10 @@ rd_usb_keys_view_set_image (RdUsbKeysView *self, const char *path)
   g_clear_object (&self->image_cancellable);
   g_clear_object (&self->source);
   g_clear_error (&self->image_error);
+  g_cancellable_cancel (self->size_cancellable);
+  g_clear_object (&self->size_cancellable);
+  g_clear_error (&self->compose_error);
+  self->composed_size = 0;
   g_clear_pointer (&self->image_sha256, g_free);
   self->raw_writable = FALSE;
   g_free (self->image_path);
@@ -1348,4 +1753,55 @@ rd_usb_keys_view_get_writing (RdUsbKeysView *self)
 {
   g_return_val_if_fail (RD_IS_USB_KEYS_VIEW (self), FALSE);
   return is_writing (self);
+}
+
+/**
+ * rd_usb_keys_view_add_payload:
+ * @directory: a folder whose contents go on the IMAGES partition of a WinPE + images key (the
+ *   OEM recovery kit, or the universal image kit)
+ *
+ * What the "Add Folder…" button does once a folder is chosen; a folder already listed is not
+ * added twice.
+ */
+void
+rd_usb_keys_view_add_payload (RdUsbKeysView *self, const char *directory)
+{
+  g_return_if_fail (RD_IS_USB_KEYS_VIEW (self));
+  g_return_if_fail (directory != NULL);
+
+  if (is_writing (self)
+      || g_ptr_array_find_with_equal_func (self->payloads, directory, g_str_equal, NULL))
+    return;
+  g_ptr_array_add (self->payloads, g_strdup (directory));
+  rebuild_payload_list (self);
+  start_sizing (self);
+}
+
+void
+rd_usb_keys_view_remove_payload (RdUsbKeysView *self, const char *directory)
+{
+  guint index;
+
+  g_return_if_fail (RD_IS_USB_KEYS_VIEW (self));
+  g_return_if_fail (directory != NULL);
+
+  if (is_writing (self)
+      || !g_ptr_array_find_with_equal_func (self->payloads, directory, g_str_equal, &index))
+    return;
+  g_ptr_array_remove_index (self->payloads, index);
+  rebuild_payload_list (self);
+  start_sizing (self);
+}
+
+/**
+ * rd_usb_keys_view_get_composed_size:
+ *
+ * Returns: for a Windows or WinPE ISO, the size of the key built from it with the chosen layout,
+ *   table and payload folders (what each drive is judged against), once worked out; else 0
+ */
+guint64
+rd_usb_keys_view_get_composed_size (RdUsbKeysView *self)
+{
+  g_return_val_if_fail (RD_IS_USB_KEYS_VIEW (self), 0);
+  return composing (self) ? self->composed_size : 0;
 }

@@ -26,5 +26,10 @@ void        rd_usb_keys_view_set_image        (RdUsbKeysView *self,
                                                const char    *path);
 const char *rd_usb_keys_view_get_image_sha256 (RdUsbKeysView *self);
 gboolean    rd_usb_keys_view_get_writing      (RdUsbKeysView *self);
+void        rd_usb_keys_view_add_payload      (RdUsbKeysView *self,
+                                               const char    *directory);
+void        rd_usb_keys_view_remove_payload   (RdUsbKeysView *self,
+                                               const char    *directory);
+guint64     rd_usb_keys_view_get_composed_size (RdUsbKeysView *self);
 
 G_END_DECLS

@@ -8,6 +8,8 @@
 #include "rd-image-source.h"
 #include "rd-image-writer.h"
 #include "rd-imaging-error.h"
+#include "rd-imager-progress.h"
+#include "rd-media-composer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -293,7 +295,85 @@ cmd_list (int argc, char **argv)
   return EXIT_OK;
 }
 
+/* The imaging layer's refusal of Windows media names the app's mode; on the command line it is
+ * the compose command. */
+static void
+point_to_compose (GError *error, const char *source)
+{
+  g_autofree char *quoted = NULL;
+  char *message;
+
+  if (!g_error_matches (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_NEEDS_WINDOWS_MEDIA))
+    return;
+  quoted = g_shell_quote (source);
+  message = g_strdup_printf (_("%s From the command line: recovery-desk-imager compose --iso %s "
+                               "--layout setup|winpe-images TARGET…"),
+                             error->message, quoted);
+  g_free (error->message);
+  error->message = message;
+}
+
 /* inspect */
+
+static const RdMediaLayout all_layouts[] = { RD_MEDIA_LAYOUT_SETUP, RD_MEDIA_LAYOUT_WINPE_IMAGES };
+
+static const char *
+layout_name (RdMediaLayout layout)
+{
+  return layout == RD_MEDIA_LAYOUT_WINPE_IMAGES ? "winpe-images" : "setup";
+}
+
+/* What `compose` would make of @iso in @layout (GPT, default sizes, no payloads): the key's
+ * size, or why it refuses. */
+static RdMediaComposer *
+prepare_layout (const char *iso, RdMediaLayout layout, GError **error)
+{
+  g_autoptr (RdMediaComposer) composer = rd_media_composer_new (iso, layout);
+
+  if (!rd_media_composer_prepare (composer, NULL, error))
+    return NULL;
+  return g_steal_pointer (&composer);
+}
+
+static void
+append_layouts_json (GString *line, const char *iso)
+{
+  g_string_append (line, ",\"layouts\":[");
+  for (guint i = 0; i < G_N_ELEMENTS (all_layouts); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (RdMediaComposer) composer = prepare_layout (iso, all_layouts[i], &error);
+
+      g_string_append_printf (line, "%s{\"layout\":\"%s\"", i > 0 ? "," : "",
+                              layout_name (all_layouts[i]));
+      if (composer != NULL)
+        g_string_append_printf (line, ",\"image_size\":%" G_GUINT64_FORMAT "}",
+                                rd_media_composer_get_image_size (composer));
+      else
+        {
+          g_string_append (line, ",\"refusal\":");
+          json_string (line, error->message);
+          g_string_append_c (line, '}');
+        }
+    }
+  g_string_append_c (line, ']');
+}
+
+static void
+print_layouts (const char *iso)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (all_layouts); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (RdMediaComposer) composer = prepare_layout (iso, all_layouts[i], &error);
+      g_autofree char *size = composer ? g_format_size (rd_media_composer_get_image_size (composer))
+                                       : NULL;
+
+      /* TRANSLATORS: a compose layout and the size of the key it makes, or why it cannot */
+      g_print (_("  compose %-13s %s\n"), layout_name (all_layouts[i]),
+               composer ? size : error->message);
+    }
+}
 
 static int
 cmd_inspect (int argc, char **argv)
@@ -333,6 +413,8 @@ cmd_inspect (int argc, char **argv)
     }
 
   writable = rd_image_source_check_raw_writable (source, &writable_error);
+  if (!writable)
+    point_to_compose (writable_error, argv[1]);
   size = rd_image_source_get_uncompressed_size (source);
   certainty = rd_image_source_get_size_certainty (source);
   certainty_name = certainty == RD_SIZE_EXACT ? "exact"
@@ -376,6 +458,8 @@ cmd_inspect (int argc, char **argv)
           g_string_append (line, ",\"sha256\":");
           json_string (line, digest);
         }
+      if (rd_image_source_get_windows_media (source))
+        append_layouts_json (line, argv[1]);
       g_string_append_c (line, '}');
       emit_line (line);
     }
@@ -401,6 +485,8 @@ cmd_inspect (int argc, char **argv)
         g_print ("  sha256:          %s\n", digest);
       if (!writable)
         g_print ("  %s\n", writable_error->message);
+      if (rd_image_source_get_windows_media (source))
+        print_layouts (argv[1]);
     }
   return EXIT_OK;
 }
@@ -420,6 +506,16 @@ target_arg_clear (gpointer data)
 
   g_free (t->arg);
   g_clear_object (&t->drive);
+}
+
+/* An empty array of TargetArg, for resolve_targets(). */
+static GArray *
+target_args_new (void)
+{
+  GArray *targets = g_array_new (FALSE, TRUE, sizeof (TargetArg));
+
+  g_array_set_clear_func (targets, target_arg_clear);
+  return targets;
 }
 
 static gboolean
@@ -638,14 +734,46 @@ on_progress_timeout_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* SIGINT and SIGTERM cancel the run; the handlers stay until the command ends, so a signal
+ * while a drive is opened or a key composed is not lost. */
+typedef struct
+{
+  guint sigint_id;
+  guint sigterm_id;
+} CancelSignals;
+
 static gboolean
 on_cancel_signal_cb (gpointer user_data)
 {
-  WriteRun *run = user_data;
-
   g_printerr (_("\nCancelling…\n"));
-  g_cancellable_cancel (run->cancellable);
+  g_cancellable_cancel (user_data);
   return G_SOURCE_CONTINUE;
+}
+
+static void
+cancel_signals_add (CancelSignals *signals, GCancellable *cancellable)
+{
+  signals->sigint_id = g_unix_signal_add (SIGINT, on_cancel_signal_cb, cancellable);
+  signals->sigterm_id = g_unix_signal_add (SIGTERM, on_cancel_signal_cb, cancellable);
+}
+
+static void
+cancel_signals_remove (CancelSignals *signals)
+{
+  g_clear_handle_id (&signals->sigint_id, g_source_remove);
+  g_clear_handle_id (&signals->sigterm_id, g_source_remove);
+}
+
+/* Declared after the cancellable, so that the handlers go before it does. */
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CancelSignals, cancel_signals_remove)
+
+/* Dispatches a signal that came while the main loop was not running. */
+static gboolean
+check_cancelled (GCancellable *cancellable, GError **error)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
 }
 
 static void
@@ -658,72 +786,125 @@ on_write_done_cb (GObject *object, GAsyncResult *result, gpointer user_data)
   g_main_loop_quit (run->loop);
 }
 
-static int
-cmd_write (int argc, char **argv)
+/* The options write and compose share. */
+typedef struct
 {
-  gboolean no_verify = FALSE, yes = FALSE;
-  g_autofree char *progress = NULL;
-  GOptionEntry entries[] = {
-    { "no-verify", 0, 0, G_OPTION_ARG_NONE, &no_verify, N_("Do not read the keys back"), NULL },
-    { "yes", 0, 0, G_OPTION_ARG_NONE, &yes, N_("Confirm erasing the target drives"), NULL },
-    { "progress", 0, 0, G_OPTION_ARG_STRING, &progress, N_("Progress format: json or text"), "FORMAT" },
+  gboolean no_verify;
+  gboolean yes;
+  char *progress;
+} WriteOptions;
+
+static void
+add_write_options (GOptionContext *context, WriteOptions *options)
+{
+  const GOptionEntry entries[] = {
+    { "no-verify", 0, 0, G_OPTION_ARG_NONE, &options->no_verify, N_("Do not read the keys back"), NULL },
+    { "yes", 0, 0, G_OPTION_ARG_NONE, &options->yes, N_("Confirm erasing the target drives"), NULL },
+    { "progress", 0, 0, G_OPTION_ARG_STRING, &options->progress, N_("Progress format: json or text"), "FORMAT" },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("SOURCE TARGET…");
-  g_autoptr (RdImageSource) source = NULL;
-  g_autoptr (RdDriveMonitor) monitor = NULL;
-  g_autoptr (RdImageWriter) writer = NULL;
-  g_autoptr (GArray) targets = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GCancellable) cancellable = NULL;
-  g_autoptr (GMainLoop) loop = NULL;
-  g_autofree char *digest = NULL;
-  WriteRun run = { 0 };
-  guint progress_id, sigint_id, sigterm_id;
-  GString *line;
-  int status;
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!g_option_context_parse (context, &argc, &argv, &error) || argc < 3)
-    {
-      g_printerr ("%s\n", error ? error->message
-                                : _("Usage: recovery-desk-imager write SOURCE TARGET… [--yes]"));
-      return EXIT_USAGE;
-    }
+}
+
+static void
+write_options_clear (WriteOptions *options)
+{
+  g_clear_pointer (&options->progress, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (WriteOptions, write_options_clear)
+
+static gboolean
+parse_progress_option (const char *progress)
+{
   if (progress != NULL && !g_str_equal (progress, "json") && !g_str_equal (progress, "text"))
     {
       g_printerr (_("--progress must be json or text\n"));
-      return EXIT_USAGE;
+      return FALSE;
     }
   json_progress = g_strcmp0 (progress, "json") == 0;
-  if (argc - 2 > RD_IMAGE_WRITER_MAX_TARGETS)
-    {
-      g_set_error (&error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_TOO_MANY_TARGETS,
-                   _("At most %d keys can be written at once"), RD_IMAGE_WRITER_MAX_TARGETS);
-      return report_error (error);
-    }
+  return TRUE;
+}
 
-  source = rd_image_source_open (argv[1], NULL, &error);
-  if (source == NULL || !rd_image_source_check_raw_writable (source, &error))
-    return report_error (error);
+static gboolean
+check_target_count (guint n_targets, GError **error)
+{
+  if (n_targets <= RD_IMAGE_WRITER_MAX_TARGETS)
+    return TRUE;
+  g_set_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_TOO_MANY_TARGETS,
+               _("At most %d keys can be written at once"), RD_IMAGE_WRITER_MAX_TARGETS);
+  return FALSE;
+}
 
-  targets = g_array_new (FALSE, TRUE, sizeof (TargetArg));
-  g_array_set_clear_func (targets, target_arg_clear);
-  if (!resolve_targets (argv + 2, source, TRUE, &monitor, targets, &error))
-    return report_error (error);
-
+/* Erasing a drive needs --yes; a regular file does not. */
+static gboolean
+check_confirmed (GArray *targets, gboolean yes)
+{
   for (guint i = 0; i < targets->len; i++)
     if (g_array_index (targets, TargetArg, i).drive != NULL && !yes)
       {
         g_autofree char *name = rd_drive_dup_display_name (g_array_index (targets, TargetArg, i).drive);
 
         g_printerr (_("Writing erases everything on %s. Add --yes to confirm.\n"), name);
-        return EXIT_USAGE;
+        return FALSE;
       }
+  return TRUE;
+}
 
-  cancellable = g_cancellable_new ();
+static void
+emit_start (RdImageSource *source, RdImageWriter *writer, GArray *targets, gboolean verify)
+{
+  GString *line = g_string_new ("{\"event\":\"start\",\"source\":");
+
+  json_string (line, rd_image_source_get_path (source));
+  g_string_append (line, ",\"compression\":");
+  json_string (line, rd_image_compression_to_string (rd_image_source_get_compression (source)));
+  if (rd_image_source_get_size_certainty (source) == RD_SIZE_EXACT)
+    g_string_append_printf (line, ",\"total\":%" G_GUINT64_FORMAT,
+                            rd_image_source_get_uncompressed_size (source));
+  else
+    g_string_append (line, ",\"total\":null");
+  g_string_append_printf (line, ",\"verify\":%s,\"targets\":[", verify ? "true" : "false");
+  for (guint i = 0; i < targets->len; i++)
+    {
+      TargetArg *t = &g_array_index (targets, TargetArg, i);
+
+      g_string_append_printf (line, "%s{\"target\":%u,\"name\":", i > 0 ? "," : "", i);
+      json_string (line, rd_image_writer_get_target_name (writer, i));
+      g_string_append (line, ",\"kind\":");
+      json_string (line, t->drive ? "drive" : "file");
+      if (t->drive != NULL)
+        {
+          g_string_append (line, ",\"drive\":");
+          append_drive_json (line, t->drive);
+        }
+      g_string_append_c (line, '}');
+    }
+  g_string_append (line, "]}");
+  emit_line (line);
+}
+
+/* Writes @source to the resolved and checked @targets, flushes, verifies unless told not to,
+ * reporting progress; returns the exit code. The caller has installed the cancel signals. */
+static int
+write_targets (RdImageSource  *source,
+               GArray         *targets,
+               RdDriveMonitor *monitor,
+               gboolean        verify,
+               GCancellable   *cancellable)
+{
+  g_autoptr (RdImageWriter) writer = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GMainLoop) loop = NULL;
+  g_autofree char *digest = NULL;
+  WriteRun run = { 0 };
+  guint progress_id;
+  GString *line;
+  int status;
+
   writer = rd_image_writer_new (source);
-  rd_image_writer_set_verify (writer, !no_verify);
+  rd_image_writer_set_verify (writer, verify);
   for (guint i = 0; i < targets->len; i++)
     {
       TargetArg *t = &g_array_index (targets, TargetArg, i);
@@ -743,35 +924,7 @@ cmd_write (int argc, char **argv)
     }
 
   if (json_progress)
-    {
-      line = g_string_new ("{\"event\":\"start\",\"source\":");
-      json_string (line, rd_image_source_get_path (source));
-      g_string_append (line, ",\"compression\":");
-      json_string (line, rd_image_compression_to_string (rd_image_source_get_compression (source)));
-      if (rd_image_source_get_size_certainty (source) == RD_SIZE_EXACT)
-        g_string_append_printf (line, ",\"total\":%" G_GUINT64_FORMAT,
-                                rd_image_source_get_uncompressed_size (source));
-      else
-        g_string_append (line, ",\"total\":null");
-      g_string_append_printf (line, ",\"verify\":%s,\"targets\":[", no_verify ? "false" : "true");
-      for (guint i = 0; i < targets->len; i++)
-        {
-          TargetArg *t = &g_array_index (targets, TargetArg, i);
-
-          g_string_append_printf (line, "%s{\"target\":%u,\"name\":", i > 0 ? "," : "", i);
-          json_string (line, rd_image_writer_get_target_name (writer, i));
-          g_string_append (line, ",\"kind\":");
-          json_string (line, t->drive ? "drive" : "file");
-          if (t->drive != NULL)
-            {
-              g_string_append (line, ",\"drive\":");
-              append_drive_json (line, t->drive);
-            }
-          g_string_append_c (line, '}');
-        }
-      g_string_append (line, "]}");
-      emit_line (line);
-    }
+    emit_start (source, writer, targets, verify);
 
   loop = g_main_loop_new (NULL, FALSE);
   run.loop = loop;
@@ -782,14 +935,10 @@ cmd_write (int argc, char **argv)
   run.reported_failed = g_new0 (gboolean, targets->len);
   run.phase = RD_WRITE_PHASE_PENDING;
 
-  sigint_id = g_unix_signal_add (SIGINT, on_cancel_signal_cb, &run);
-  sigterm_id = g_unix_signal_add (SIGTERM, on_cancel_signal_cb, &run);
   progress_id = g_timeout_add (200, on_progress_timeout_cb, &run);
   rd_image_writer_run_async (writer, cancellable, on_write_done_cb, &run);
   g_main_loop_run (loop);
   g_source_remove (progress_id);
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
 
   report_progress (&run, TRUE);
   if (!json_progress)
@@ -817,7 +966,7 @@ cmd_write (int argc, char **argv)
       line = g_string_new ("{\"event\":\"done\",\"sha256\":");
       json_string (line, digest);
       g_string_append_printf (line, ",\"bytes\":%" G_GUINT64_FORMAT ",\"verified\":%s,\"targets\":[",
-                              total, no_verify ? "false" : "true");
+                              total, verify ? "true" : "false");
       for (guint i = 0; i < targets->len; i++)
         {
           RdWritePhase phase = rd_image_writer_get_target_progress (writer, i, NULL, NULL);
@@ -830,11 +979,403 @@ cmd_write (int argc, char **argv)
     }
   if (run.success)
     g_printerr (_("Done: %u written%s, SHA-256 %s\n"), targets->len,
-                no_verify ? "" : _(" and verified"), digest);
+                verify ? _(" and verified") : "", digest);
 
   g_clear_error (&run.error);
   g_free (run.phases);
   g_free (run.reported_failed);
+  return status;
+}
+
+static int
+cmd_write (int argc, char **argv)
+{
+  g_auto (WriteOptions) options = { 0 };
+  g_autoptr (GOptionContext) context = g_option_context_new ("SOURCE TARGET…");
+  g_autoptr (RdImageSource) source = NULL;
+  g_autoptr (RdDriveMonitor) monitor = NULL;
+  g_autoptr (GArray) targets = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GCancellable) cancellable = NULL;
+  g_auto (CancelSignals) signals = { 0 };
+
+  add_write_options (context, &options);
+  if (!g_option_context_parse (context, &argc, &argv, &error) || argc < 3)
+    {
+      g_printerr ("%s\n", error ? error->message
+                                : _("Usage: recovery-desk-imager write SOURCE TARGET… [--yes]"));
+      return EXIT_USAGE;
+    }
+  if (!parse_progress_option (options.progress))
+    return EXIT_USAGE;
+  if (!check_target_count (argc - 2, &error))
+    return report_error (error);
+
+  source = rd_image_source_open (argv[1], NULL, &error);
+  if (source == NULL)
+    return report_error (error);
+  if (!rd_image_source_check_raw_writable (source, &error))
+    {
+      point_to_compose (error, argv[1]);
+      return report_error (error);
+    }
+
+  targets = target_args_new ();
+  if (!resolve_targets (argv + 2, source, TRUE, &monitor, targets, &error))
+    return report_error (error);
+  if (!check_confirmed (targets, options.yes))
+    return EXIT_USAGE;
+
+  cancellable = g_cancellable_new ();
+  cancel_signals_add (&signals, cancellable);
+  return write_targets (source, targets, monitor, !options.no_verify, cancellable);
+}
+
+/* compose */
+
+/* What the composer refuses before anything is written (no boot files, a solid WIM that must
+ * be split, too little scratch space) exits 4 like the write command's refusals. */
+static int
+report_compose_error (const GError *error)
+{
+  int status = report_error (error);
+
+  if (g_error_matches (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_UNSUPPORTED))
+    return EXIT_REFUSED;
+  return status;
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  RdMediaComposer *composer;
+  gboolean finished;
+  gboolean success;
+  GError *error;
+} ComposeRun;
+
+static void
+compose_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (rd_media_composer_compose (RD_MEDIA_COMPOSER (source_object), cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_compose_done_cb (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  ComposeRun *run = user_data;
+
+  run->success = g_task_propagate_boolean (G_TASK (result), &run->error);
+  run->finished = TRUE;
+  g_main_loop_quit (run->loop);
+}
+
+static gboolean
+on_compose_progress_cb (gpointer user_data)
+{
+  ComposeRun *run = user_data;
+  guint64 bytes = 0, total = 0;
+  RdComposeStep step = rd_media_composer_get_progress (run->composer, &bytes, &total);
+
+  if (json_progress)
+    {
+      GString *line = g_string_new (NULL);
+
+      g_string_printf (line,
+                       "{\"event\":\"compose-progress\",\"step\":\"%s\",\"bytes\":"
+                       "%" G_GUINT64_FORMAT ",\"total\":%" G_GUINT64_FORMAT "}",
+                       rd_compose_step_to_string (step), bytes, total);
+      emit_line (line);
+    }
+  else
+    {
+      g_autofree char *done = g_format_size (bytes);
+      g_autofree char *all = g_format_size (total);
+
+      g_printerr ("\r%-22s %s / %s      ", rd_compose_step_get_title (step), done, all);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+emit_compose_start (RdMediaComposer *composer,
+                    const char      *iso,
+                    RdMediaLayout    layout,
+                    RdPartitionTable table,
+                    guint            split_mib,
+                    char           **payloads)
+{
+  GString *line = g_string_new ("{\"event\":\"compose-start\",\"iso\":");
+  const char *label = rd_media_composer_get_volume_label (composer);
+
+  json_string (line, iso);
+  g_string_append_printf (line,
+                          ",\"layout\":\"%s\",\"table\":\"%s\",\"split_size\":%" G_GUINT64_FORMAT
+                          ",\"image_size\":%" G_GUINT64_FORMAT ",\"volume_label\":",
+                          layout_name (layout), rd_partition_table_to_string (table),
+                          (guint64) split_mib * 1024 * 1024,
+                          rd_media_composer_get_image_size (composer));
+  if (label != NULL)
+    json_string (line, label);
+  else
+    g_string_append (line, "null");
+  g_string_append (line, ",\"payloads\":[");
+  for (guint i = 0; payloads != NULL && payloads[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append_c (line, ',');
+      json_string (line, payloads[i]);
+    }
+  g_string_append (line, "]}");
+  emit_line (line);
+}
+
+static void
+emit_compose_done (RdMediaComposer *composer, double seconds, const char *output)
+{
+  GString *line = g_string_new (NULL);
+
+  g_string_printf (line,
+                   "{\"event\":\"compose-done\",\"image_size\":%" G_GUINT64_FORMAT
+                   ",\"seconds\":%.3f",
+                   rd_media_composer_get_image_size (composer), seconds);
+  if (output != NULL)
+    {
+      g_string_append (line, ",\"output\":");
+      json_string (line, output);
+    }
+  g_string_append_c (line, '}');
+  emit_line (line);
+}
+
+/* Builds the scratch image in a thread while the main loop reports progress. */
+static gboolean
+compose_image (RdMediaComposer *composer, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr (GTask) task = NULL;
+  ComposeRun run = { loop, composer, FALSE, FALSE, NULL };
+  guint progress_id;
+
+  task = g_task_new (composer, cancellable, on_compose_done_cb, &run);
+  g_task_set_source_tag (task, compose_image);
+  g_task_run_in_thread (task, compose_thread);
+  g_clear_object (&task);
+
+  progress_id = g_timeout_add (200, on_compose_progress_cb, &run);
+  g_main_loop_run (loop);
+  g_source_remove (progress_id);
+  if (!json_progress)
+    g_printerr ("\n");
+
+  if (!run.success)
+    {
+      g_propagate_error (error, run.error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_compose_choice (const char *option, const char *value, const char *a, const char *b, int *out)
+{
+  if (g_strcmp0 (value, a) == 0)
+    *out = 0;
+  else if (g_strcmp0 (value, b) == 0)
+    *out = 1;
+  else
+    {
+      g_printerr (_("%s must be %s or %s\n"), option, a, b);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+cmd_compose (int argc, char **argv)
+{
+  g_auto (WriteOptions) options = { 0 };
+  g_autofree char *iso = NULL;
+  g_autofree char *layout_arg = NULL;
+  g_autofree char *table_arg = NULL;
+  g_autofree char *scratch = NULL;
+  g_autofree char *output = NULL;
+  g_auto (GStrv) payloads = NULL;
+  int split_mib = RD_MEDIA_COMPOSER_DEFAULT_SPLIT_MIB;
+  int winpe_mib = 0;
+  GOptionEntry entries[] = {
+    { "iso", 0, 0, G_OPTION_ARG_FILENAME, &iso, N_("The Windows or WinPE ISO"), "FILE" },
+    { "payload", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &payloads, N_("A folder whose contents go to the IMAGES partition (winpe-images; repeatable)"), "DIR" },
+    { "layout", 0, 0, G_OPTION_ARG_STRING, &layout_arg, N_("setup or winpe-images"), "LAYOUT" },
+    { "table", 0, 0, G_OPTION_ARG_STRING, &table_arg, N_("Partition table: gpt (default) or mbr"), "TABLE" },
+    { "split-size", 0, 0, G_OPTION_ARG_INT, &split_mib, N_("Split WIM files into parts of this many MiB (1–4095, default 4094)"), "MIB" },
+    { "winpe-size", 0, 0, G_OPTION_ARG_INT, &winpe_mib, N_("Size of the WINPE partition in MiB (default 4096, grown if needed)"), "MIB" },
+    { "scratch", 0, 0, G_OPTION_ARG_FILENAME, &scratch, N_("Folder for the scratch image"), "DIR" },
+    { "output", 0, 0, G_OPTION_ARG_FILENAME, &output, N_("Save the disk image to FILE instead of writing keys"), "FILE" },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("(--output FILE | TARGET…)");
+  g_autoptr (RdImageSource) iso_source = NULL;
+  g_autoptr (RdMediaComposer) composer = NULL;
+  g_autoptr (RdImageSource) image = NULL;
+  g_autoptr (RdDriveMonitor) monitor = NULL;
+  g_autoptr (GArray) targets = NULL;
+  g_autoptr (GPtrArray) held = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GCancellable) cancellable = NULL;
+  g_auto (CancelSignals) signals = { 0 };
+  RdMediaLayout layout;
+  RdPartitionTable table = RD_PARTITION_TABLE_GPT;
+  gint64 started;
+  int choice = 0;
+  int status;
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  add_write_options (context, &options);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return EXIT_USAGE;
+    }
+  if (iso == NULL || layout_arg == NULL || (output == NULL) == (argc < 2))
+    {
+      g_printerr ("%s\n", _("Usage: recovery-desk-imager compose --iso FILE [--payload DIR]… "
+                            "--layout setup|winpe-images [--table gpt|mbr] "
+                            "(--output FILE.img | TARGET… [--yes])"));
+      return EXIT_USAGE;
+    }
+  if (!parse_compose_choice ("--layout", layout_arg, "setup", "winpe-images", &choice))
+    return EXIT_USAGE;
+  layout = choice == 0 ? RD_MEDIA_LAYOUT_SETUP : RD_MEDIA_LAYOUT_WINPE_IMAGES;
+  if (table_arg != NULL)
+    {
+      if (!parse_compose_choice ("--table", table_arg, "gpt", "mbr", &choice))
+        return EXIT_USAGE;
+      table = choice == 0 ? RD_PARTITION_TABLE_GPT : RD_PARTITION_TABLE_MBR;
+    }
+  if (split_mib < 1 || split_mib > 4095)
+    {
+      g_printerr (_("--split-size must be 1 to 4095 MiB: FAT32 holds no file of 4 GiB or more\n"));
+      return EXIT_USAGE;
+    }
+  if (winpe_mib < 0 || (winpe_mib > 0 && layout != RD_MEDIA_LAYOUT_WINPE_IMAGES))
+    {
+      g_printerr (_("--winpe-size is a positive number of MiB, for --layout winpe-images\n"));
+      return EXIT_USAGE;
+    }
+  if (payloads != NULL && layout != RD_MEDIA_LAYOUT_WINPE_IMAGES)
+    {
+      g_printerr (_("--payload is for --layout winpe-images: the setup layout holds only the "
+                    "ISO's files\n"));
+      return EXIT_USAGE;
+    }
+  if (!parse_progress_option (options.progress))
+    return EXIT_USAGE;
+  if (!check_target_count (argc - 1, &error))
+    return report_error (error);
+
+  /* From here on a signal cancels, and the scratch image goes with the composer. */
+  cancellable = g_cancellable_new ();
+  cancel_signals_add (&signals, cancellable);
+
+  iso_source = rd_image_source_open (iso, cancellable, &error);
+  if (iso_source == NULL)
+    return report_error (error);
+
+  composer = rd_media_composer_new (iso, layout);
+  rd_media_composer_set_partition_table (composer, table);
+  rd_media_composer_set_split_size (composer, split_mib);
+  if (winpe_mib > 0)
+    rd_media_composer_set_winpe_size (composer, winpe_mib);
+  if (scratch != NULL)
+    rd_media_composer_set_scratch_dir (composer, scratch);
+  for (guint i = 0; payloads != NULL && payloads[i] != NULL; i++)
+    rd_media_composer_add_payload (composer, payloads[i]);
+  if (!rd_media_composer_prepare (composer, cancellable, &error))
+    return report_compose_error (error);
+
+  /* Every safety check of write, and the size of the composed image, before composing. */
+  targets = target_args_new ();
+  if (output == NULL)
+    {
+      /* The scratch folder may not exist yet: the drive check looks where it will be made. */
+      held = g_ptr_array_new ();
+      for (guint i = 0; payloads != NULL && payloads[i] != NULL; i++)
+        g_ptr_array_add (held, payloads[i]);
+      g_ptr_array_add (held, (char *) rd_media_composer_get_scratch_dir (composer));
+      g_ptr_array_add (held, NULL);
+
+      if (!resolve_targets (argv + 1, iso_source, FALSE, &monitor, targets, &error))
+        return report_error (error);
+      for (guint i = 0; i < targets->len; i++)
+        {
+          RdDrive *drive = g_array_index (targets, TargetArg, i).drive;
+
+          if (drive != NULL
+              && !rd_drive_check_compose_target (drive, iso_source,
+                                                 (const char *const *) held->pdata,
+                                                 rd_media_composer_get_image_size (composer),
+                                                 &error))
+            return report_error (error);
+        }
+      if (!check_confirmed (targets, options.yes))
+        return EXIT_USAGE;
+    }
+
+  if (json_progress)
+    emit_compose_start (composer, iso, layout, table, split_mib, payloads);
+  else
+    {
+      g_autofree char *size = g_format_size (rd_media_composer_get_image_size (composer));
+
+      g_printerr (_("Composing a %s key (%s) from %s…\n"), layout_name (layout), size, iso);
+    }
+
+  started = g_get_monotonic_time ();
+  if (!check_cancelled (cancellable, &error) || !compose_image (composer, cancellable, &error))
+    {
+      rd_media_composer_cleanup (composer);
+      return report_compose_error (error);
+    }
+
+  if (!check_cancelled (cancellable, &error))
+    {
+      status = report_error (error);
+    }
+  else if (output != NULL)
+    {
+      if (!rd_media_composer_save (composer, output, &error))
+        status = report_error (error);
+      else
+        {
+          if (json_progress)
+            emit_compose_done (composer,
+                               (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC,
+                               output);
+          g_printerr (_("Saved the disk image to %s\n"), output);
+          status = EXIT_OK;
+        }
+    }
+  else
+    {
+      if (json_progress)
+        emit_compose_done (composer,
+                           (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC, NULL);
+      image = rd_image_source_open (rd_media_composer_get_image_path (composer), cancellable,
+                                    &error);
+      if (image == NULL)
+        status = report_error (error);
+      else
+        status = write_targets (image, targets, monitor, !options.no_verify, cancellable);
+    }
+
+  g_clear_object (&image);
+  rd_media_composer_cleanup (composer);
   return status;
 }
 
@@ -864,8 +1405,7 @@ cmd_verify (int argc, char **argv)
   source = rd_image_source_open (argv[1], NULL, &error);
   if (source == NULL)
     return report_error (error);
-  targets = g_array_new (FALSE, TRUE, sizeof (TargetArg));
-  g_array_set_clear_func (targets, target_arg_clear);
+  targets = target_args_new ();
   if (!resolve_targets (argv + 2, source, FALSE, &monitor, targets, &error))
     return report_error (error);
 
@@ -906,6 +1446,10 @@ usage (void)
                 "  list [--json] [--watch]\n"
                 "  inspect SOURCE [--json] [--sha256]\n"
                 "  write SOURCE TARGET… [--no-verify] [--yes] [--progress json|text]\n"
+                "  compose --iso FILE [--payload DIR]… --layout setup|winpe-images\n"
+                "          [--table gpt|mbr] [--split-size MIB] [--winpe-size MIB]\n"
+                "          [--scratch DIR] (--output FILE.img | TARGET… [--yes])\n"
+                "          [--no-verify] [--progress json|text]\n"
                 "  verify SOURCE TARGET\n"
                 "\n"
                 "TARGET is a UDisks object path, a device node, or a regular file.\n"));
@@ -939,6 +1483,8 @@ main (int argc, char **argv)
     return cmd_write (argc - 1, argv + 1);
   if (g_str_equal (command, "verify"))
     return cmd_verify (argc - 1, argv + 1);
+  if (g_str_equal (command, "compose"))
+    return cmd_compose (argc - 1, argv + 1);
   usage ();
   return EXIT_USAGE;
 }

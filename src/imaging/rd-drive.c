@@ -507,28 +507,54 @@ find_system_use (RdDrive *self, const char *mountinfo_path, const char *swaps_pa
 }
 
 static gboolean
-holds_source (RdDrive *self, RdImageSource *source, const char *mountinfo_path)
+holds_file (RdDrive *self, dev_t file_dev, ino_t file_ino, const char *mountinfo_path)
 {
   g_autoptr (GArray) mounts = read_mountinfo (mountinfo_path);
   g_autoptr (GArray) disks = g_array_new (FALSE, FALSE, sizeof (dev_t));
   struct stat st;
 
   /* A loop device over the image file itself would overwrite the image while reading it. */
-  if (self->backing_file != NULL && stat (self->backing_file, &st) == 0
-      && st.st_dev == rd_image_source_get_device (source)
-      && st.st_ino == rd_image_source_get_inode (source))
+  if (self->backing_file != NULL && stat (self->backing_file, &st) == 0 && st.st_dev == file_dev
+      && st.st_ino == file_ino)
     return TRUE;
 
-  collect_file_disks (mounts, rd_image_source_get_device (source), disks);
+  collect_file_disks (mounts, file_dev, disks);
   return disks_contain (disks, self->device_number);
 }
 
-gboolean
-rd_drive_check_target_full (RdDrive       *self,
-                            RdImageSource *source,
-                            const char    *mountinfo_path,
-                            const char    *swaps_path,
-                            GError       **error)
+static gboolean
+holds_source (RdDrive *self, RdImageSource *source, const char *mountinfo_path)
+{
+  return holds_file (self, rd_image_source_get_device (source), rd_image_source_get_inode (source),
+                     mountinfo_path);
+}
+
+static gboolean
+check_size (RdDrive *self, guint64 image_size, GError **error)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *needed = NULL;
+  g_autofree char *has = NULL;
+
+  if (image_size <= self->size)
+    return TRUE;
+  name = rd_drive_dup_display_name (self);
+  needed = g_format_size (image_size);
+  has = g_format_size (self->size);
+  g_set_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_TOO_SMALL,
+               _("%s is too small: the image needs %s (%" G_GUINT64_FORMAT " bytes) "
+                 "and the drive has %s (%" G_GUINT64_FORMAT " bytes)"),
+               name, needed, image_size, has, self->size);
+  return FALSE;
+}
+
+static gboolean
+check_target (RdDrive       *self,
+              RdImageSource *source,
+              gboolean       check_source_size,
+              const char    *mountinfo_path,
+              const char    *swaps_path,
+              GError       **error)
 {
   g_autofree char *name = NULL;
   g_autofree char *system_use = NULL;
@@ -578,21 +604,19 @@ rd_drive_check_target_full (RdDrive       *self,
       return FALSE;
     }
 
-  if (rd_image_source_get_size_certainty (source) != RD_SIZE_UNKNOWN
-      && rd_image_source_get_uncompressed_size (source) > self->size)
-    {
-      g_autofree char *image_size = g_format_size (rd_image_source_get_uncompressed_size (source));
-      g_autofree char *drive_size = g_format_size (self->size);
-
-      g_set_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_TOO_SMALL,
-                   _("%s is too small: the image needs %s (%" G_GUINT64_FORMAT " bytes) "
-                     "and the drive has %s (%" G_GUINT64_FORMAT " bytes)"),
-                   name, image_size, rd_image_source_get_uncompressed_size (source), drive_size,
-                   self->size);
-      return FALSE;
-    }
-
+  if (check_source_size && rd_image_source_get_size_certainty (source) != RD_SIZE_UNKNOWN)
+    return check_size (self, rd_image_source_get_uncompressed_size (source), error);
   return TRUE;
+}
+
+gboolean
+rd_drive_check_target_full (RdDrive       *self,
+                            RdImageSource *source,
+                            const char    *mountinfo_path,
+                            const char    *swaps_path,
+                            GError       **error)
+{
+  return check_target (self, source, TRUE, mountinfo_path, swaps_path, error);
 }
 
 /**
@@ -605,6 +629,59 @@ gboolean
 rd_drive_check_target (RdDrive *self, RdImageSource *source, GError **error)
 {
   return rd_drive_check_target_full (self, source, "/proc/self/mountinfo", "/proc/swaps", error);
+}
+
+/**
+ * rd_drive_check_compose_target:
+ * @source: the ISO the key is composed from
+ * @paths: (array zero-terminated=1) (nullable): other files and folders that go into the image
+ *   or hold it while it is made (payload folders, the scratch folder); one not made yet counts
+ *   where it will be made, in its nearest existing folder
+ * @image_size: the composed image's size
+ *
+ * rd_drive_check_target() for a key that receives an image composed from @source: the same
+ * refusals, the drive also must not hold any of @paths, and it must hold @image_size bytes.
+ */
+gboolean
+rd_drive_check_compose_target (RdDrive           *self,
+                               RdImageSource     *source,
+                               const char *const *paths,
+                               guint64            image_size,
+                               GError           **error)
+{
+  g_return_val_if_fail (RD_IS_DRIVE (self), FALSE);
+  g_return_val_if_fail (RD_IS_IMAGE_SOURCE (source), FALSE);
+
+  /* The ISO's own size says nothing here: only the composed image's does. */
+  if (!check_target (self, source, FALSE, "/proc/self/mountinfo", "/proc/swaps", error))
+    return FALSE;
+
+  for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
+    {
+      g_autofree char *where = g_canonicalize_filename (paths[i], NULL);
+      struct stat st;
+      int ret;
+
+      while ((ret = stat (where, &st)) != 0 && errno == ENOENT && !g_str_equal (where, "/"))
+        {
+          char *parent = g_path_get_dirname (where);
+
+          g_free (where);
+          where = parent;
+        }
+      if (ret == 0 && holds_file (self, st.st_dev, st.st_ino, "/proc/self/mountinfo"))
+        {
+          g_autofree char *name = rd_drive_dup_display_name (self);
+
+          g_set_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_HOLDS_SOURCE,
+                       _("%s holds “%s”, which the key is made from; copy it to another drive "
+                         "first"),
+                       name, paths[i]);
+          return FALSE;
+        }
+    }
+
+  return check_size (self, image_size, error);
 }
 
 UDisksObject *

@@ -30,6 +30,11 @@ char       *rd_drive_dup_display_name (RdDrive *self);
 gboolean    rd_drive_check_target     (RdDrive       *self,
                                        RdImageSource *source,
                                        GError       **error);
+gboolean    rd_drive_check_compose_target (RdDrive           *self,
+                                           RdImageSource     *source,
+                                           const char *const *paths,
+                                           guint64            image_size,
+                                           GError           **error);
 
 void        rd_drive_eject_async      (RdDrive            *self,
                                        GCancellable       *cancellable,

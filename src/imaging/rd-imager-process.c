@@ -34,6 +34,9 @@ struct _RdImagerProcess
   RdImagerEvent *start;
   RdImagerEvent *done;
   RdImagerEvent *error;
+  RdImagerEvent *compose_start;
+  RdImagerEvent *compose_done;
+  gboolean output_only; /* compose --output: compose-done is the result, no "done" comes */
   guint pending; /* stdout, stderr, exit */
   gboolean cancel_requested;
 };
@@ -103,6 +106,8 @@ rd_imager_process_finalize (GObject *object)
   g_clear_pointer (&self->start, rd_imager_event_unref);
   g_clear_pointer (&self->done, rd_imager_event_unref);
   g_clear_pointer (&self->error, rd_imager_event_unref);
+  g_clear_pointer (&self->compose_start, rd_imager_event_unref);
+  g_clear_pointer (&self->compose_done, rd_imager_event_unref);
 
   G_OBJECT_CLASS (rd_imager_process_parent_class)->finalize (object);
 }
@@ -245,6 +250,31 @@ rd_imager_process_get_done (RdImagerProcess *self)
   return self->done;
 }
 
+/**
+ * rd_imager_process_get_compose_start:
+ *
+ * Returns: (nullable) (transfer none): the last compose run's "compose-start" event: the
+ *   layout, the partition table and the size of the image the key receives
+ */
+RdImagerEvent *
+rd_imager_process_get_compose_start (RdImagerProcess *self)
+{
+  g_return_val_if_fail (RD_IS_IMAGER_PROCESS (self), NULL);
+  return self->compose_start;
+}
+
+/**
+ * rd_imager_process_get_compose_done:
+ *
+ * Returns: (nullable) (transfer none): the last compose run's "compose-done" event
+ */
+RdImagerEvent *
+rd_imager_process_get_compose_done (RdImagerProcess *self)
+{
+  g_return_val_if_fail (RD_IS_IMAGER_PROCESS (self), NULL);
+  return self->compose_done;
+}
+
 /* Running */
 
 static char *
@@ -283,7 +313,7 @@ result_error (RdImagerProcess *self)
   status = g_subprocess_get_exit_status (subprocess);
   if (status == 0)
     {
-      if (self->done != NULL)
+      if (self->output_only ? self->compose_done != NULL : self->done != NULL)
         return NULL;
       return g_error_new (RD_IMAGING_ERROR, RD_IMAGING_ERROR_FAILED,
                           _("The imaging helper finished without reporting the result: %s"),
@@ -346,6 +376,13 @@ dispatch (RdImagerProcess *self, RdImagerEvent *event)
     case RD_IMAGER_EVENT_ERROR:
       keep = &self->error;
       break;
+    case RD_IMAGER_EVENT_COMPOSE_START:
+      keep = &self->compose_start;
+      break;
+    case RD_IMAGER_EVENT_COMPOSE_DONE:
+      keep = &self->compose_done;
+      break;
+    case RD_IMAGER_EVENT_COMPOSE_PROGRESS:
     case RD_IMAGER_EVENT_UNKNOWN:
     case RD_IMAGER_EVENT_PHASE:
     case RD_IMAGER_EVENT_PROGRESS:
@@ -457,6 +494,91 @@ on_cancelled_cb (GCancellable *cancellable, gpointer user_data)
   rd_imager_process_cancel (RD_IMAGER_PROCESS (user_data));
 }
 
+/* Starts the helper with @argv (NULL-terminated) for a task tagged @source_tag, or returns the
+ * task's error; finish_helper() takes what it returns. */
+static void
+start_helper (RdImagerProcess    *self,
+              gpointer            source_tag,
+              GPtrArray          *argv,
+              gboolean            output_only,
+              GCancellable       *cancellable,
+              GAsyncReadyCallback callback,
+              gpointer            user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_task_set_source_tag (task, source_tag);
+  if (self->task != NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
+                               _("The imaging helper is already writing"));
+      return;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  /* The helper's messages are read by people; its JSON is not translated anyway. */
+  self->subprocess = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata,
+                                                   &error);
+  if (self->subprocess == NULL)
+    {
+      g_task_return_new_error (task, RD_IMAGING_ERROR, RD_IMAGING_ERROR_FAILED,
+                               _("Could not start the imaging helper “%s”: %s"), self->helper,
+                               error->message);
+      return;
+    }
+
+  g_clear_pointer (&self->start, rd_imager_event_unref);
+  g_clear_pointer (&self->done, rd_imager_event_unref);
+  g_clear_pointer (&self->error, rd_imager_event_unref);
+  g_clear_pointer (&self->compose_start, rd_imager_event_unref);
+  g_clear_pointer (&self->compose_done, rd_imager_event_unref);
+  g_clear_error (&self->protocol_error);
+  g_clear_pointer (&self->parser, rd_imager_progress_parser_free);
+  self->parser = rd_imager_progress_parser_new ();
+  if (self->stderr_text != NULL)
+    g_string_free (self->stderr_text, TRUE);
+  self->stderr_text = g_string_new (NULL);
+  self->cancel_requested = FALSE;
+  self->output_only = output_only;
+  g_clear_object (&self->io_cancellable);
+  self->io_cancellable = g_cancellable_new ();
+  self->task = g_steal_pointer (&task);
+  self->pending = 3;
+
+  read_stdout (self);
+  read_stderr (self);
+  g_subprocess_wait_async (self->subprocess, NULL, on_wait_cb, g_object_ref (self));
+  if (cancellable != NULL)
+    {
+      self->cancellable = g_object_ref (cancellable);
+      self->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled_cb),
+                                                  self, NULL);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+}
+
+/* The end of a run that start_helper() began for @source_tag. */
+static gboolean
+finish_helper (RdImagerProcess *self,
+               GAsyncResult    *result,
+               gpointer         source_tag,
+               GError         **error)
+{
+  g_return_val_if_fail (RD_IS_IMAGER_PROCESS (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, source_tag), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /**
  * rd_imager_process_write_async:
  * @source: the image file
@@ -476,29 +598,11 @@ rd_imager_process_write_async (RdImagerProcess    *self,
                                GAsyncReadyCallback callback,
                                gpointer            user_data)
 {
-  g_autoptr (GTask) task = NULL;
   g_autoptr (GPtrArray) argv = NULL;
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GError) error = NULL;
 
   g_return_if_fail (RD_IS_IMAGER_PROCESS (self));
   g_return_if_fail (source != NULL);
   g_return_if_fail (targets != NULL && targets[0] != NULL);
-
-  task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (task, rd_imager_process_write_async);
-
-  if (self->task != NULL)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
-                               _("The imaging helper is already writing"));
-      return;
-    }
-  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
 
   argv = g_ptr_array_new ();
   g_ptr_array_add (argv, self->helper);
@@ -511,44 +615,7 @@ rd_imager_process_write_async (RdImagerProcess    *self,
     g_ptr_array_add (argv, (char *) targets[i]);
   g_ptr_array_add (argv, NULL);
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  /* The helper's messages are read by people; its JSON is not translated anyway. */
-  self->subprocess = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata,
-                                                   &error);
-  if (self->subprocess == NULL)
-    {
-      g_task_return_new_error (task, RD_IMAGING_ERROR, RD_IMAGING_ERROR_FAILED,
-                               _("Could not start the imaging helper “%s”: %s"), self->helper,
-                               error->message);
-      return;
-    }
-
-  g_clear_pointer (&self->start, rd_imager_event_unref);
-  g_clear_pointer (&self->done, rd_imager_event_unref);
-  g_clear_pointer (&self->error, rd_imager_event_unref);
-  g_clear_error (&self->protocol_error);
-  g_clear_pointer (&self->parser, rd_imager_progress_parser_free);
-  self->parser = rd_imager_progress_parser_new ();
-  if (self->stderr_text != NULL)
-    g_string_free (self->stderr_text, TRUE);
-  self->stderr_text = g_string_new (NULL);
-  self->cancel_requested = FALSE;
-  g_clear_object (&self->io_cancellable);
-  self->io_cancellable = g_cancellable_new ();
-  self->task = g_steal_pointer (&task);
-  self->pending = 3;
-
-  read_stdout (self);
-  read_stderr (self);
-  g_subprocess_wait_async (self->subprocess, NULL, on_wait_cb, g_object_ref (self));
-  if (cancellable != NULL)
-    {
-      self->cancellable = g_object_ref (cancellable);
-      self->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled_cb),
-                                                  self, NULL);
-    }
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+  start_helper (self, rd_imager_process_write_async, argv, FALSE, cancellable, callback, user_data);
 }
 
 /**
@@ -562,12 +629,89 @@ rd_imager_process_write_async (RdImagerProcess    *self,
 gboolean
 rd_imager_process_write_finish (RdImagerProcess *self, GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (RD_IS_IMAGER_PROCESS (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rd_imager_process_write_async,
-                        FALSE);
+  return finish_helper (self, result, rd_imager_process_write_async, error);
+}
 
-  return g_task_propagate_boolean (G_TASK (result), error);
+/**
+ * rd_imager_process_compose_async:
+ * @options: the ISO, the layout and the rest of what to build
+ * @targets: (array zero-terminated=1) (nullable): UDisks object paths, device nodes or regular
+ *   files, at most eight; %NULL or empty with @options->output
+ * @cancellable: (nullable): cancelling it sends SIGTERM to the helper, which removes its scratch
+ *   image, wipes the start and end of each key it had begun and exits
+ *
+ * Runs `recovery-desk-imager compose --iso ISO --layout … --yes --progress json TARGET…` (or
+ * `--output FILE`): the helper composes the key in a scratch image ("compose-start",
+ * "compose-progress", "compose-done"), then writes and verifies it as write does ("start" …
+ * "done"). The caller has already had the admin confirm erasing the targets.
+ */
+void
+rd_imager_process_compose_async (RdImagerProcess              *self,
+                                 const RdImagerComposeOptions *options,
+                                 const char *const            *targets,
+                                 GCancellable                 *cancellable,
+                                 GAsyncReadyCallback           callback,
+                                 gpointer                      user_data)
+{
+  g_autoptr (GPtrArray) argv = NULL;
+  gboolean output_only;
+
+  g_return_if_fail (RD_IS_IMAGER_PROCESS (self));
+  g_return_if_fail (options != NULL && options->iso != NULL);
+  output_only = options->output != NULL;
+  g_return_if_fail (output_only != (targets != NULL && targets[0] != NULL));
+
+  argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, g_strdup (self->helper));
+  g_ptr_array_add (argv, g_strdup ("compose"));
+  g_ptr_array_add (argv, g_strdup ("--progress"));
+  g_ptr_array_add (argv, g_strdup ("json"));
+  g_ptr_array_add (argv, g_strdup_printf ("--iso=%s", options->iso));
+  g_ptr_array_add (argv, g_strdup_printf ("--layout=%s",
+                                          options->layout == RD_MEDIA_LAYOUT_WINPE_IMAGES
+                                            ? "winpe-images"
+                                            : "setup"));
+  g_ptr_array_add (argv, g_strdup_printf ("--table=%s", options->table == RD_PARTITION_TABLE_MBR
+                                                          ? "mbr"
+                                                          : "gpt"));
+  for (guint i = 0; options->payloads != NULL && options->payloads[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup_printf ("--payload=%s", options->payloads[i]));
+  if (options->split_mib > 0)
+    g_ptr_array_add (argv, g_strdup_printf ("--split-size=%u", options->split_mib));
+  if (options->winpe_mib > 0)
+    g_ptr_array_add (argv, g_strdup_printf ("--winpe-size=%u", options->winpe_mib));
+  if (options->scratch_dir != NULL)
+    g_ptr_array_add (argv, g_strdup_printf ("--scratch=%s", options->scratch_dir));
+  if (output_only)
+    {
+      g_ptr_array_add (argv, g_strdup_printf ("--output=%s", options->output));
+    }
+  else
+    {
+      g_ptr_array_add (argv, g_strdup ("--yes"));
+      /* Targets after "--", so that none is taken for an option. */
+      g_ptr_array_add (argv, g_strdup ("--"));
+      for (guint i = 0; targets[i] != NULL; i++)
+        g_ptr_array_add (argv, g_strdup (targets[i]));
+    }
+  g_ptr_array_add (argv, NULL);
+
+  start_helper (self, rd_imager_process_compose_async, argv, output_only, cancellable, callback,
+                user_data);
+}
+
+/**
+ * rd_imager_process_compose_finish:
+ *
+ * Returns: %TRUE when the key was composed and every target written, flushed and verified (or
+ *   the image saved, with an output); else @error says why, as for
+ *   rd_imager_process_write_finish(); refusals before composing (no boot files, a solid WIM,
+ *   too little scratch space, a key too small) are the helper's own errors
+ */
+gboolean
+rd_imager_process_compose_finish (RdImagerProcess *self, GAsyncResult *result, GError **error)
+{
+  return finish_helper (self, result, rd_imager_process_compose_async, error);
 }
 
 /**

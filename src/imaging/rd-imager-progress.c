@@ -41,6 +41,11 @@ event_clear (gpointer data)
   g_free (event->message);
   g_free (event->sha256);
   g_clear_pointer (&event->targets, g_array_unref);
+  g_free (event->iso);
+  g_free (event->layout);
+  g_free (event->table);
+  g_free (event->volume_label);
+  g_free (event->output);
 }
 
 RdImagerEvent *
@@ -98,6 +103,59 @@ rd_write_phase_from_string (const char *name, RdWritePhase *phase)
         return TRUE;
       }
   return FALSE;
+}
+
+/* The compose steps as compose-progress names them, in RdComposeStep order. */
+static const char *const compose_steps[] = { "preparing", "partitioning", "splitting", "copying",
+                                             "done" };
+
+gboolean
+rd_compose_step_from_string (const char *name, RdComposeStep *step)
+{
+  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (compose_steps); i++)
+    if (g_str_equal (name, compose_steps[i]))
+      {
+        *step = (RdComposeStep) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/**
+ * rd_compose_step_to_string:
+ *
+ * Returns: the step's name in compose-progress events ("preparing", "copying", ...)
+ */
+const char *
+rd_compose_step_to_string (RdComposeStep step)
+{
+  if ((guint) step >= G_N_ELEMENTS (compose_steps))
+    return "unknown";
+  return compose_steps[step];
+}
+
+/**
+ * rd_compose_step_get_title:
+ *
+ * Returns: what the step does, for people ("Reading the ISO", "Copying files", ...)
+ */
+const char *
+rd_compose_step_get_title (RdComposeStep step)
+{
+  switch (step)
+    {
+    case RD_COMPOSE_STEP_PREPARING:
+      return _("Reading the ISO");
+    case RD_COMPOSE_STEP_PARTITIONING:
+      return _("Making the partitions");
+    case RD_COMPOSE_STEP_SPLITTING:
+      return _("Splitting install.wim");
+    case RD_COMPOSE_STEP_COPYING:
+      return _("Copying files");
+    case RD_COMPOSE_STEP_DONE:
+    default:
+      return _("Composed");
+    }
 }
 
 /**
@@ -283,6 +341,18 @@ read_phase (Reader *reader, const char *member, RdWritePhase *out)
 }
 
 static gboolean
+read_step (Reader *reader, const char *member, RdComposeStep *out)
+{
+  g_autofree char *name = NULL;
+
+  if (!read_string (reader, member, TRUE, &name))
+    return FALSE;
+  if (!rd_compose_step_from_string (name, out))
+    return fail (reader, member, _("a known step"));
+  return TRUE;
+}
+
+static gboolean
 read_target (Reader *parent, JsonNode *node, RdImagerEventType type, RdImagerTarget *target)
 {
   Reader reader = { NULL, parent->event, parent->error };
@@ -332,6 +402,9 @@ read_target (Reader *parent, JsonNode *node, RdImagerEventType type, RdImagerTar
     case RD_IMAGER_EVENT_PHASE:
     case RD_IMAGER_EVENT_TARGET_FAILED:
     case RD_IMAGER_EVENT_ERROR:
+    case RD_IMAGER_EVENT_COMPOSE_START:
+    case RD_IMAGER_EVENT_COMPOSE_PROGRESS:
+    case RD_IMAGER_EVENT_COMPOSE_DONE:
     default:
       return TRUE;
     }
@@ -375,6 +448,12 @@ event_type_from_name (const char *name)
     return RD_IMAGER_EVENT_DONE;
   if (g_str_equal (name, "error"))
     return RD_IMAGER_EVENT_ERROR;
+  if (g_str_equal (name, "compose-start"))
+    return RD_IMAGER_EVENT_COMPOSE_START;
+  if (g_str_equal (name, "compose-progress"))
+    return RD_IMAGER_EVENT_COMPOSE_PROGRESS;
+  if (g_str_equal (name, "compose-done"))
+    return RD_IMAGER_EVENT_COMPOSE_DONE;
   return RD_IMAGER_EVENT_UNKNOWN;
 }
 
@@ -415,6 +494,21 @@ read_event (Reader *reader, RdImagerEvent *event)
     case RD_IMAGER_EVENT_ERROR:
       return read_string (reader, "code", TRUE, &event->code)
              && read_string (reader, "message", TRUE, &event->message);
+    case RD_IMAGER_EVENT_COMPOSE_START:
+      return read_string (reader, "iso", FALSE, &event->iso)
+             && read_string (reader, "layout", TRUE, &event->layout)
+             && read_string (reader, "table", FALSE, &event->table)
+             && read_count (reader, "split_size", FALSE, &event->split_size, NULL)
+             && read_count (reader, "image_size", TRUE, &event->image_size, NULL)
+             && read_string (reader, "volume_label", FALSE, &event->volume_label);
+    case RD_IMAGER_EVENT_COMPOSE_PROGRESS:
+      return read_step (reader, "step", &event->step)
+             && read_count (reader, "bytes", TRUE, &event->bytes, NULL)
+             && read_count (reader, "total", FALSE, &event->total, &event->total_known);
+    case RD_IMAGER_EVENT_COMPOSE_DONE:
+      return read_count (reader, "image_size", FALSE, &event->image_size, NULL)
+             && read_double (reader, "seconds", FALSE, &event->seconds, NULL)
+             && read_string (reader, "output", FALSE, &event->output);
     case RD_IMAGER_EVENT_UNKNOWN:
     default:
       return TRUE;

@@ -19,6 +19,9 @@ typedef enum
   RD_IMAGER_EVENT_TARGET_FAILED,
   RD_IMAGER_EVENT_DONE,
   RD_IMAGER_EVENT_ERROR,
+  RD_IMAGER_EVENT_COMPOSE_START,
+  RD_IMAGER_EVENT_COMPOSE_PROGRESS,
+  RD_IMAGER_EVENT_COMPOSE_DONE,
 } RdImagerEventType;
 
 /* A target as "start", "progress" and "done" describe it; each event fills what it carries. */
@@ -65,6 +68,17 @@ typedef struct
   char *sha256;             /* done */
   gboolean verified;        /* done */
   GArray *targets;          /* start, progress, done: RdImagerTarget, never NULL */
+
+  /* compose: bytes and total (compose-progress) are the fields above */
+  char *iso;                /* compose-start */
+  char *layout;             /* compose-start: "setup", "winpe-images" */
+  char *table;              /* compose-start: "gpt", "mbr" */
+  guint64 split_size;       /* compose-start, bytes */
+  guint64 image_size;       /* compose-start, compose-done */
+  char *volume_label;       /* compose-start */
+  RdComposeStep step;       /* compose-progress */
+  double seconds;           /* compose-done */
+  char *output;             /* compose-done, with --output */
 } RdImagerEvent;
 
 #define RD_TYPE_IMAGER_EVENT (rd_imager_event_get_type ())
@@ -82,6 +96,10 @@ GError        *rd_imager_event_to_error     (RdImagerEvent       *event);
 RdImagingError rd_imaging_error_from_code   (const char          *code);
 gboolean       rd_write_phase_from_string   (const char          *name,
                                              RdWritePhase        *phase);
+gboolean       rd_compose_step_from_string  (const char          *name,
+                                             RdComposeStep       *step);
+const char    *rd_compose_step_to_string    (RdComposeStep        step);
+const char    *rd_compose_step_get_title    (RdComposeStep        step);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RdImagerEvent, rd_imager_event_unref)
 

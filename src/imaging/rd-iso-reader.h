@@ -5,8 +5,8 @@
 
 G_BEGIN_DECLS
 
-/* Reads the files of an ISO image in user space, without mounting it: UDF through libudf
- * (libcdio), else ISO 9660 with Joliet or Rock Ridge names through libarchive. Windows and WinPE
+/* Reads the files of an ISO image in user space, without mounting it: UDF by its own parser,
+ * else ISO 9660 with Joliet or Rock Ridge names through libarchive. Windows and WinPE
  * ISOs are UDF with an ISO 9660 bridge; files over 4 GiB exist only in the UDF view. */
 
 typedef enum
@@ -21,6 +21,13 @@ typedef struct
   guint64  size;   /* 0 for a directory */
   gboolean is_dir;
 } RdIsoEntry;
+
+/* Where a piece of a file's data lies in the ISO file. */
+typedef struct
+{
+  guint64 offset; /* bytes from the start of the ISO file */
+  guint64 length;
+} RdIsoExtent;
 
 typedef struct _RdIsoFile RdIsoFile;
 
@@ -62,6 +69,13 @@ gboolean          rd_iso_reader_extract_to_fd     (RdIsoReader      *self,
                                                    int               fd,
                                                    GCancellable     *cancellable,
                                                    GError          **error);
+
+/* @entry's data as byte ranges of the ISO file, in file order, adjacent runs merged: for reading
+ * it straight from the file (pread, splice, copy_file_range). Only a UDF file whose every extent
+ * is recorded has them: NULL for ISO 9660 (read through libarchive), data embedded in its file
+ * entry, or extents that read as zeros. Element type RdIsoExtent; none for an empty file. */
+GArray           *rd_iso_reader_dup_extents       (RdIsoReader      *self,
+                                                   const RdIsoEntry *entry);
 
 /* Reads up to @count bytes of the current file; 0 at its end. RD_IMAGING_ERROR_IO or _CORRUPT. */
 gssize            rd_iso_file_read                (RdIsoFile      *file,

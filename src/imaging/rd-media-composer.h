@@ -21,7 +21,9 @@ G_BEGIN_DECLS
  *                  IMAGES (FAT32, basic data / 0x0C, not active) with each payload folder's
  *                  contents at its root; any WIM over the split size is split.
  *
- * Partitions start on 1 MiB boundaries. Labels are valid FAT labels (upper case, 11 bytes). */
+ * Partitions start on 1 MiB boundaries. Labels are valid FAT labels (upper case, 11 bytes); on GPT
+ * the partition names are the labels. The scratch image holds only the partitions (and the backup
+ * GPT): it ends where the last partition does. */
 
 #define RD_MEDIA_COMPOSER_DEFAULT_SPLIT_MIB 4094
 #define RD_MEDIA_COMPOSER_DEFAULT_WINPE_MIB 4096
@@ -46,6 +48,8 @@ void             rd_media_composer_add_payload        (RdMediaComposer   *self,
  * g_get_user_cache_dir ()/recovery-desk. */
 void             rd_media_composer_set_scratch_dir    (RdMediaComposer   *self,
                                                        const char        *directory);
+/* The folder set, else the default above; it may not exist yet. */
+const char      *rd_media_composer_get_scratch_dir    (RdMediaComposer   *self);
 
 /* Opens the ISO and the payloads, checks them and sizes the disk; writes nothing. Errors
  * (RD_IMAGING_ERROR domain): no bootmgr or efi/boot/bootx64.efi (_UNSUPPORTED, the message
@@ -55,7 +59,8 @@ void             rd_media_composer_set_scratch_dir    (RdMediaComposer   *self,
 gboolean         rd_media_composer_prepare            (RdMediaComposer   *self,
                                                        GCancellable      *cancellable,
                                                        GError           **error);
-/* After prepare: the composed disk's size (what a key must hold), and the ISO's label. */
+/* After prepare: the composed disk's size (what a key must hold), the free space compose needs in
+ * the scratch directory, and the ISO's own label (the setup layout's FAT label is made from it). */
 guint64          rd_media_composer_get_image_size     (RdMediaComposer   *self);
 guint64          rd_media_composer_get_scratch_needed (RdMediaComposer   *self);
 const char      *rd_media_composer_get_volume_label   (RdMediaComposer   *self);
@@ -65,7 +70,8 @@ const char      *rd_media_composer_get_volume_label   (RdMediaComposer   *self);
 gboolean         rd_media_composer_compose            (RdMediaComposer   *self,
                                                        GCancellable      *cancellable,
                                                        GError           **error);
-/* Copies (or renames, on the same file system) the composed image to @path; for --output. */
+/* Copies (or renames, on the same file system) the composed image to @path, holes kept; for
+ * --output. Afterwards get_image_path returns @path, and cleanup and finalize leave it. */
 gboolean         rd_media_composer_save               (RdMediaComposer   *self,
                                                        const char        *path,
                                                        GError           **error);

@@ -23,7 +23,6 @@
 
 #define MIB (1024 * 1024)
 #define STICK_SIZE (64 * MIB)
-#define MARK 0xee
 
 typedef struct
 {
@@ -59,36 +58,14 @@ fixture_teardown (Fixture *f, gconstpointer data)
   imaging_files_clear (&f->files);
 }
 
-static gboolean
-need_udisks (void)
-{
-  if (imaging_have_udisks ())
-    return TRUE;
-  g_test_skip ("needs root and udisksd on the system bus (run through udisks-session.sh)");
-  return FALSE;
-}
-
-/* A sparse "stick" whose first and last MiB hold a mark, so wipes and writes show. */
 static RdDrive *
 add_stick (Fixture *f, guint64 size)
 {
-  g_autofree char *backing = g_strdup_printf ("%s/stick%u.img", f->files.dir, f->loops->len);
-  g_autofree guint8 *mark = g_malloc (MIB);
-  char *path;
-  int fd;
+  char *backing = NULL;
+  RdDrive *drive = imaging_add_stick (f->monitor, f->files.dir, f->loops, size, &backing);
 
-  memset (mark, MARK, MIB);
-  fd = open (backing, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (ftruncate (fd, size), ==, 0);
-  g_assert_cmpint (pwrite (fd, mark, MIB, 0), ==, MIB);
-  g_assert_cmpint (pwrite (fd, mark, MIB, size - MIB), ==, MIB);
-  close (fd);
-
-  path = imaging_loop_setup (backing, 0);
-  g_ptr_array_add (f->loops, path);
-  g_ptr_array_add (f->backings, g_steal_pointer (&backing));
-  return imaging_wait_for_drive (f->monitor, path);
+  g_ptr_array_add (f->backings, backing);
+  return drive;
 }
 
 static const char *
@@ -97,24 +74,12 @@ backing (Fixture *f, guint i)
   return g_ptr_array_index (f->backings, i);
 }
 
-static guint8
-byte_at (const char *path, guint64 offset)
-{
-  guint8 b = 0;
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (pread (fd, &b, 1, offset), ==, 1);
-  close (fd);
-  return b;
-}
-
 /* The first MiB must not look like the image: wiped, or never touched. */
 static void
 assert_head_not_image (Fixture *f, guint i)
 {
-  guint8 b0 = byte_at (backing (f, i), 510);
-  guint8 b1 = byte_at (backing (f, i), 511);
+  guint8 b0 = imaging_byte_at (backing (f, i), 510);
+  guint8 b1 = imaging_byte_at (backing (f, i), 511);
 
   g_assert_false (b0 == 0x55 && b1 == 0xaa);
 }
@@ -188,13 +153,13 @@ run_format (Fixture *f, const char *format)
   g_assert_no_error (error);
   g_assert_cmpmem (copy, copy_len, f->files.raw_data, f->files.raw_size);
   /* Beyond the image, the old end of the stick was wiped before writing. */
-  g_assert_cmpuint (byte_at (backing (f, 0), STICK_SIZE - 1), ==, 0);
+  g_assert_cmpuint (imaging_byte_at (backing (f, 0), STICK_SIZE - 1), ==, 0);
 }
 
 static void
 test_formats (Fixture *f, gconstpointer data)
 {
-  if (!need_udisks ())
+  if (!imaging_need_udisks ())
     return;
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
     {
@@ -216,7 +181,7 @@ test_corrupt_xz (Fixture *f, gconstpointer data)
   g_autofree char *contents = NULL;
   gsize len;
 
-  if (!need_udisks ())
+  if (!imaging_need_udisks ())
     return;
   path = imaging_files_compress (&f->files, "xz");
   g_file_get_contents (path, &contents, &len, &error);
@@ -236,7 +201,7 @@ test_corrupt_xz (Fixture *f, gconstpointer data)
   g_assert_null (rd_image_writer_dup_sha256 (writer));
   g_assert_finalize_object (g_steal_pointer (&writer));
   assert_head_not_image (f, 0);
-  g_assert_cmpuint (byte_at (backing (f, 0), 0), ==, 0);
+  g_assert_cmpuint (imaging_byte_at (backing (f, 0), 0), ==, 0);
 }
 
 static void
@@ -250,7 +215,7 @@ test_too_small (Fixture *f, gconstpointer data)
   g_autofree char *image_bytes = NULL;
   int fd;
 
-  if (!need_udisks ())
+  if (!imaging_need_udisks ())
     return;
   path = imaging_files_compress (&f->files, "gz");
   drive = add_stick (f, 4 * MIB);
@@ -273,7 +238,7 @@ test_too_small (Fixture *f, gconstpointer data)
   g_assert_true (rd_image_writer_add_target_fd (writer, "small", fd, &error));
   g_assert_false (rd_image_writer_run (writer, NULL, &error));
   g_assert_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_TOO_SMALL);
-  g_assert_cmpuint (byte_at (backing (f, 0), 0), ==, MARK);
+  g_assert_cmpuint (imaging_byte_at (backing (f, 0), 0), ==, IMAGING_STICK_MARK);
 }
 
 static void
@@ -284,7 +249,7 @@ test_holds_source (Fixture *f, gconstpointer data)
   g_autoptr (RdDrive) drive = NULL;
   char *path;
 
-  if (!need_udisks ())
+  if (!imaging_need_udisks ())
     return;
   /* A loop device over the image file itself. */
   path = imaging_loop_setup (f->files.raw, 0);
@@ -306,7 +271,7 @@ test_windows_iso (Fixture *f, gconstpointer data)
   g_autofree char *iso = NULL;
   int fd;
 
-  if (!need_udisks ())
+  if (!imaging_need_udisks ())
     return;
   iso = imaging_make_windows_iso (f->files.dir);
   drive = add_stick (f, STICK_SIZE);
@@ -320,7 +285,7 @@ test_windows_iso (Fixture *f, gconstpointer data)
   g_assert_error (error, RD_IMAGING_ERROR, RD_IMAGING_ERROR_NEEDS_WINDOWS_MEDIA);
   g_assert_nonnull (strstr (error->message, "Windows media mode"));
   /* Nothing was touched. */
-  g_assert_cmpuint (byte_at (backing (f, 0), 0), ==, MARK);
+  g_assert_cmpuint (imaging_byte_at (backing (f, 0), 0), ==, IMAGING_STICK_MARK);
 }
 
 static void
@@ -334,7 +299,7 @@ test_verify_flipped (Fixture *f, gconstpointer data)
   guint8 b;
   int fd;
 
-  if (!need_udisks ())
+  if (!imaging_need_udisks ())
     return;
   drive = add_stick (f, STICK_SIZE);
   writer = writer_for (f, f->files.raw, &drive, 1);
@@ -343,7 +308,7 @@ test_verify_flipped (Fixture *f, gconstpointer data)
   g_assert_finalize_object (g_steal_pointer (&writer));
 
   /* Flip one byte on the key behind the writer's back. */
-  b = byte_at (backing (f, 0), offset) ^ 0x01;
+  b = imaging_byte_at (backing (f, 0), offset) ^ 0x01;
   fd = open (backing (f, 0), O_WRONLY | O_CLOEXEC);
   g_assert_cmpint (pwrite (fd, &b, 1, offset), ==, 1);
   fsync (fd);
@@ -415,7 +380,7 @@ test_cancel (Fixture *f, gconstpointer data)
   HookData hook = { f, cancellable, 0, FALSE };
   guint64 written;
 
-  if (!need_udisks ())
+  if (!imaging_need_udisks ())
     return;
   drive = add_stick (f, STICK_SIZE);
   writer = writer_for (f, f->files.raw, &drive, 1);
@@ -429,8 +394,8 @@ test_cancel (Fixture *f, gconstpointer data)
   g_assert_null (rd_image_writer_dup_sha256 (writer));
   g_assert_finalize_object (g_steal_pointer (&writer));
   /* Wiped at both ends. */
-  g_assert_cmpuint (byte_at (backing (f, 0), 0), ==, 0);
-  g_assert_cmpuint (byte_at (backing (f, 0), STICK_SIZE - 1), ==, 0);
+  g_assert_cmpuint (imaging_byte_at (backing (f, 0), 0), ==, 0);
+  g_assert_cmpuint (imaging_byte_at (backing (f, 0), STICK_SIZE - 1), ==, 0);
   assert_head_not_image (f, 0);
 }
 
@@ -442,7 +407,7 @@ test_detach (Fixture *f, gconstpointer data)
   g_autoptr (RdImageWriter) writer = NULL;
   HookData hook = { f, NULL, 0, FALSE };
 
-  if (!need_udisks ())
+  if (!imaging_need_udisks ())
     return;
   drive = add_stick (f, STICK_SIZE);
   writer = writer_for (f, f->files.raw, &drive, 1);
@@ -464,7 +429,7 @@ test_multi_target (Fixture *f, gconstpointer data)
   HookData hook = { f, NULL, 1, FALSE };
   g_autoptr (GError) failed = NULL;
 
-  if (!need_udisks ())
+  if (!imaging_need_udisks ())
     return;
   for (guint i = 0; i < 3; i++)
     drives[i] = add_stick (f, STICK_SIZE);
@@ -509,7 +474,7 @@ test_monitor_live (Fixture *f, gconstpointer data)
   g_autofree char *path = NULL;
   gint64 deadline;
 
-  if (!need_udisks ())
+  if (!imaging_need_udisks ())
     return;
   g_signal_connect (f->monitor, "drive-added", G_CALLBACK (on_drive_cb), &added);
   g_signal_connect (f->monitor, "drive-removed", G_CALLBACK (on_drive_cb), &removed);
@@ -560,7 +525,7 @@ test_imager (Fixture *f, gconstpointer data)
   g_auto (GStrv) lines = NULL;
   guint n;
 
-  if (!need_udisks ())
+  if (!imaging_need_udisks ())
     return;
   g_assert_nonnull (g_getenv ("RD_IMAGER"));
   xz = imaging_files_compress (&f->files, "xz");
@@ -569,7 +534,7 @@ test_imager (Fixture *f, gconstpointer data)
 
   /* A block device needs --yes. */
   g_assert_cmpint (run_imager ((const char *[]){ "write", xz, rd_drive_get_object_path (drive), NULL }, NULL), ==, 2);
-  g_assert_cmpuint (byte_at (backing (f, 0), 0), ==, MARK);
+  g_assert_cmpuint (imaging_byte_at (backing (f, 0), 0), ==, IMAGING_STICK_MARK);
 
   /* Windows media: refused, exit 4, an error event. */
   g_assert_cmpint (run_imager ((const char *[]){ "write", iso, rd_drive_get_device (drive), "--yes", "--progress", "json", NULL }, &out), ==, 4);
