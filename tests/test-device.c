@@ -79,6 +79,17 @@ test_build_parsing (void)
     { "", 0 },
     { "10.0.abc.1", 0 },
     { "10.0.-5.1", 0 },
+    { "10.0.+5.1", 0 },
+    { "10.0. 5.1", 0 },
+    { "10.0.5 .1", 0 },
+    { "10.0.0.1", 0 },
+    { "10.0..1", 0 },
+    { "10.0.", 0 },
+    { "10.0.19045x", 0 },
+    { "10.0.019045.1.2", 19045 },
+    { "10.0.2147483647", G_MAXINT },
+    { "10.0.2147483648", 0 },
+    { "10.0.99999999999999999999", 0 },
     { NULL, 0 },
   };
 
@@ -254,6 +265,59 @@ test_search (void)
   g_assert_nonnull (strstr (rd_device_get_search_text (device), "bo berg"));
 }
 
+/* The search text is the searchable facts, one a line, as g_utf8_casefold()
+ * folds them, whether they are ASCII or not. */
+static void
+test_search_text_folding (void)
+{
+  static const char *const names[] = {
+    "LAPTOP-AB_01", "Réception-ÅSA-ß-İ", "", "x",
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\x7f",
+    "@AZ[`az{@AZ[`az{-Ω",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr(RdDevice) device = rd_device_new ("ID-Q", names[i]);
+      g_autofree char *expected = NULL;
+      g_autofree char *folded = NULL;
+
+      /* The sort key folds the name the same way. */
+      {
+        g_autofree char *folded_name = g_utf8_casefold (names[i], -1);
+        g_autofree char *key = g_utf8_collate_key (folded_name, -1);
+
+        g_assert_cmpstr (_rd_device_get_sort_key (device), ==, key);
+      }
+
+      g_object_set (device, "serial", "5CG-Ölund", "model", "EliteBook 840", NULL);
+      expected = *names[i] != '\0'
+                   ? g_strdup_printf ("ID-Q\n%s\n5CG-Ölund\nEliteBook 840", names[i])
+                   : g_strdup ("ID-Q\n5CG-Ölund\nEliteBook 840");
+      folded = g_utf8_casefold (expected, -1);
+      g_assert_cmpstr (rd_device_get_search_text (device), ==, folded);
+
+      g_object_set (device, "serial", "ABC", NULL);
+      g_free (expected);
+      g_free (folded);
+      expected = *names[i] != '\0' ? g_strdup_printf ("ID-Q\n%s\nABC\nEliteBook 840", names[i])
+                                    : g_strdup ("ID-Q\nABC\nEliteBook 840");
+      folded = g_utf8_casefold (expected, -1);
+      g_assert_cmpstr (rd_device_get_search_text (device), ==, folded);
+    }
+
+  /* Longer than the text usually is. */
+  {
+    g_autofree char *long_name = g_strnfill (700, 'Q');
+    g_autoptr(RdDevice) device = rd_device_new ("ID-Q", long_name);
+    g_autofree char *expected = g_strconcat ("ID-Q\n", long_name, NULL);
+    g_autofree char *folded = g_ascii_strdown (expected, -1);
+
+    g_assert_cmpstr (rd_device_get_search_text (device), ==, folded);
+  }
+}
+
 static void
 test_bitlocker_ready (void)
 {
@@ -369,6 +433,7 @@ main (int   argc,
   g_test_add_func ("/rd/device/json/invalid", test_json_invalid);
   g_test_add_func ("/rd/device/update-from", test_update_from);
   g_test_add_func ("/rd/device/search", test_search);
+  g_test_add_func ("/rd/device/search-text-folding", test_search_text_folding);
   g_test_add_func ("/rd/device/facts-and-json-text", test_facts_and_json_text);
   g_test_add_func ("/rd/device/bitlocker-ready", test_bitlocker_ready);
 

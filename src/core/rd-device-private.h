@@ -32,6 +32,11 @@ typedef struct
   GDateTime *last_sync;
   RdTristate encrypted;
   RdManagementState management_state;
+  /* Optional: what rd_device_get_search_text() and _rd_device_get_sort_key()
+   * would compute, as a cache kept them (the sort key only for the same
+   * LC_COLLATE). */
+  const char *search_text;
+  const char *sort_key;
 } RdDeviceFacts;
 
 RdDevice *_rd_device_new_from_facts          (const RdDeviceFacts    *facts);
@@ -47,5 +52,8 @@ void      _rd_device_set_encryption_report   (RdDevice               *self,
                                               RdTristate              encrypted);
 void      _rd_device_append_json             (RdDevice               *self,
                                               GString                *out);
+const char *_rd_device_get_sort_key          (RdDevice               *self);
+guint     _rd_device_get_revision            (RdDevice               *self);
+guint     _rd_device_get_revisions           (void);
 
 G_END_DECLS

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 /* A device is the set of triage facts Recovery Desk reads from Graph. Every
  * fact is a property described once in the table below, which drives the
@@ -47,10 +48,23 @@ struct _RdDevice
   int management_state;
 
   int os_build;
+  /* GRefStrings, so that a list model's worker can hold them while the
+   * main thread replaces them. */
   char *search_text;
+  char *sort_key;
+  /* The strings _rd_device_new_from_facts() copied, in one allocation;
+   * a string set later is allocated on its own. */
+  char *block;
+  gsize block_size;
+  /* Counts changes of any fact, so that a list model sees which devices
+   * changed without a signal per device. */
+  guint revision;
 };
 
 G_DEFINE_FINAL_TYPE (RdDevice, rd_device, G_TYPE_OBJECT)
+
+/* Changes of any device's facts, for _rd_device_get_revisions (). */
+static int revisions;
 
 typedef enum
 {
@@ -144,9 +158,21 @@ G_STATIC_ASSERT (G_N_ELEMENTS (fields) == N_FIELD_PROPS - 1);
 #define FIELD_PTR(self, field, type) ((type *) G_STRUCT_MEMBER_P ((self), (field)->offset))
 
 static void
+free_string (RdDevice *self,
+             char     *text)
+{
+  guintptr p = (guintptr) text;
+
+  if (p < (guintptr) self->block || p >= (guintptr) self->block + self->block_size)
+    g_free (text);
+}
+
+static void
 invalidate_derived (RdDevice *self,
                     guint     prop_id)
 {
+  self->revision++;
+  g_atomic_int_inc (&revisions);
   if (prop_id == PROP_OS_VERSION)
     {
       int build = rd_parse_windows_build (self->os_version);
@@ -158,9 +184,11 @@ invalidate_derived (RdDevice *self,
         }
     }
 
+  if (prop_id == PROP_NAME)
+    g_clear_pointer (&self->sort_key, g_ref_string_release);
   if (fields[prop_id - 1].searchable && self->search_text != NULL)
     {
-      g_clear_pointer (&self->search_text, g_free);
+      g_clear_pointer (&self->search_text, g_ref_string_release);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEARCH_TEXT]);
     }
 }
@@ -182,7 +210,7 @@ set_field (RdDevice     *self,
 
         if (g_strcmp0 (*p, v) == 0)
           return FALSE;
-        g_free (*p);
+        free_string (self, *p);
         *p = g_strdup (v);
       }
       break;
@@ -245,6 +273,32 @@ get_field (RdDevice *self,
     }
 }
 
+static gboolean
+field_differs (RdDevice *self,
+               RdDevice *other,
+               guint     prop_id)
+{
+  const Field *field = &fields[prop_id - 1];
+
+  switch (field->kind)
+    {
+    case FIELD_STRING:
+      return g_strcmp0 (*FIELD_PTR (self, field, char *), *FIELD_PTR (other, field, char *)) != 0;
+    case FIELD_ENUM:
+    case FIELD_INT:
+      return *FIELD_PTR (self, field, int) != *FIELD_PTR (other, field, int);
+    case FIELD_DATE_TIME:
+      {
+        GDateTime *a = *FIELD_PTR (self, field, GDateTime *);
+        GDateTime *b = *FIELD_PTR (other, field, GDateTime *);
+
+        return a != b && (a == NULL || b == NULL || !g_date_time_equal (a, b));
+      }
+    default:
+      g_assert_not_reached ();
+    }
+}
+
 static void
 rd_device_finalize (GObject *object)
 {
@@ -253,11 +307,13 @@ rd_device_finalize (GObject *object)
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
     {
       if (fields[i].kind == FIELD_STRING)
-        g_clear_pointer (FIELD_PTR (self, &fields[i], char *), g_free);
+        free_string (self, *FIELD_PTR (self, &fields[i], char *));
       else if (fields[i].kind == FIELD_DATE_TIME)
         g_clear_pointer (FIELD_PTR (self, &fields[i], GDateTime *), g_date_time_unref);
     }
-  g_free (self->search_text);
+  g_clear_pointer (&self->search_text, g_ref_string_release);
+  g_clear_pointer (&self->sort_key, g_ref_string_release);
+  g_free (self->block);
 
   G_OBJECT_CLASS (rd_device_parent_class)->finalize (object);
 }
@@ -456,9 +512,10 @@ rd_device_new_from_json (JsonObject  *object,
     }
 
   /* Built here while no other thread can see the device (the cache is read
-   * on a worker), so that the first search does not build 100,000 of them
-   * on the main thread. */
+   * on a worker), so that the first search and the first sort do not build
+   * 100,000 of them on the main thread. */
   rd_device_get_search_text (self);
+  _rd_device_get_sort_key (self);
 
   return g_steal_pointer (&self);
 }
@@ -545,11 +602,21 @@ rd_device_update_from (RdDevice *self,
   g_return_val_if_fail (RD_IS_DEVICE (self), FALSE);
   g_return_val_if_fail (RD_IS_DEVICE (other), FALSE);
 
+  /* A refresh hands 100,000 devices over, most of them unchanged: those
+   * cost a comparison of their fields, without a GValue or a notify queue. */
+  for (guint prop_id = PROP_ID; !changed && prop_id < N_FIELD_PROPS; prop_id++)
+    changed = field_differs (self, other, prop_id);
+  if (!changed)
+    return FALSE;
+  changed = FALSE;
+
   g_object_freeze_notify (G_OBJECT (self));
   for (guint prop_id = PROP_ID; prop_id < N_FIELD_PROPS; prop_id++)
     {
       g_auto(GValue) value = G_VALUE_INIT;
 
+      if (!field_differs (self, other, prop_id))
+        continue;
       g_value_init (&value, properties[prop_id]->value_type);
       get_field (other, prop_id, &value);
       if (set_field (self, prop_id, &value))
@@ -669,6 +736,65 @@ rd_device_get_bitlocker_ready (RdDevice *self)
   return RD_TRISTATE_UNKNOWN;
 }
 
+#define ONES G_GUINT64_CONSTANT (0x0101010101010101)
+#define HIGHS G_GUINT64_CONSTANT (0x8080808080808080)
+
+/* Lowers the ASCII letters of @text in place, eight bytes at a time: all
+ * that g_utf8_casefold() does to ASCII. Returns %FALSE, part of it lowered,
+ * when @text is not all ASCII. */
+static gboolean
+lower_ascii (char  *text,
+             gsize  length)
+{
+  gsize i = 0;
+
+  for (; i + 8 <= length; i += 8)
+    {
+      guint64 v;
+      guint64 upper;
+
+      memcpy (&v, text + i, sizeof v);
+      if ((v & HIGHS) != 0)
+        return FALSE;
+      /* The bytes from 'A' up to, not including, '[': no byte carries into
+       * the next, as all are below 0x80. */
+      upper = ((v + ONES * (0x80 - 'A')) ^ (v + ONES * (0x80 - '['))) & HIGHS;
+      v |= upper >> 2;
+      memcpy (text + i, &v, sizeof v);
+    }
+
+  for (; i < length; i++)
+    {
+      guchar c = (guchar) text[i];
+
+      if (c >= 0x80)
+        return FALSE;
+      if (c >= 'A' && c <= 'Z')
+        text[i] = (char) (c - 'A' + 'a');
+    }
+
+  return TRUE;
+}
+
+/* g_utf8_casefold(), without its cost for ASCII text: it lowers the letters
+ * and leaves the rest as it is. */
+static char *
+dup_folded (const char *text)
+{
+  gsize length = 0;
+  char *folded;
+
+  for (; text[length] != '\0'; length++)
+    if ((guchar) text[length] >= 0x80)
+      return g_utf8_casefold (text, -1);
+
+  folded = g_malloc (length + 1);
+  for (gsize i = 0; i <= length; i++)
+    folded[i] = (char) (text[i] >= 'A' && text[i] <= 'Z' ? text[i] - 'A' + 'a' : text[i]);
+
+  return folded;
+}
+
 /**
  * rd_device_get_search_text:
  *
@@ -682,27 +808,193 @@ rd_device_get_search_text (RdDevice *self)
 
   if (self->search_text == NULL)
     {
-      GString *text = g_string_new (NULL);
+      g_autofree char *heap = NULL;
+      const char *parts[G_N_ELEMENTS (fields)];
+      gsize lengths[G_N_ELEMENTS (fields)];
+      char stack[512];
+      gsize size = 0;
+      gsize length = 0;
+      guint n = 0;
+      char *text;
 
       for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
         {
-          const char *s;
+          const char *s = fields[i].searchable ? *FIELD_PTR (self, &fields[i], char *) : NULL;
 
-          if (!fields[i].searchable)
-            continue;
-          s = *FIELD_PTR (self, &fields[i], char *);
           if (s == NULL || *s == '\0')
             continue;
-          if (text->len > 0)
-            g_string_append_c (text, '\n');
-          g_string_append (text, s);
+          parts[n] = s;
+          lengths[n] = strlen (s);
+          size += lengths[n++] + 1;
+        }
+      text = size <= sizeof stack ? stack : (heap = g_malloc (size));
+
+      /* The searchable facts, one a line, as g_utf8_casefold() folds them.
+       * For ASCII, which most devices' text is, that is lowering the
+       * letters, done in place eight bytes at a time: the sync makes
+       * 100,000 of these. */
+      for (guint i = 0; i < n; i++)
+        {
+          if (i > 0)
+            text[length++] = '\n';
+          memcpy (text + length, parts[i], lengths[i]);
+          length += lengths[i];
         }
 
-      self->search_text = g_utf8_casefold (text->str, text->len);
-      g_string_free (text, TRUE);
+      if (lower_ascii (text, length))
+        self->search_text = g_ref_string_new_len (text, length);
+      else
+        {
+          g_autoptr (GString) mixed = g_string_sized_new (size + 32);
+
+          /* Only the facts outside ASCII go through g_utf8_casefold(). */
+          for (guint i = 0; i < n; i++)
+            {
+              gsize start;
+
+              if (i > 0)
+                g_string_append_c (mixed, '\n');
+              start = mixed->len;
+              g_string_append_len (mixed, parts[i], lengths[i]);
+              if (!lower_ascii (mixed->str + start, lengths[i]))
+                {
+                  g_autofree char *folded = g_utf8_casefold (parts[i], lengths[i]);
+
+                  g_string_truncate (mixed, start);
+                  g_string_append (mixed, folded);
+                }
+            }
+          self->search_text = g_ref_string_new_len (mixed->str, mixed->len);
+        }
     }
 
   return self->search_text;
+}
+
+#if defined(__STDC_ISO_10646__) && !defined(__APPLE__)
+#define ASCII_SORT_KEY 1
+
+/* Writes @weight as GLib's g_utf8_collate_key() writes each wchar_t that
+ * wcsxfrm() gives: UTF-8 extended to six bytes, 31 bits. */
+static gsize
+put_weight (char    *out,
+            wchar_t  weight)
+{
+  guint32 value = (guint32) weight;
+  gsize length = 2;
+
+  if (weight < 0x80)
+    {
+      out[0] = (char) weight;
+      return 1;
+    }
+
+  while (length < 6 && (value >> (5 * length + 1)) != 0)
+    length++;
+  for (gsize i = length - 1; i > 0; i--)
+    {
+      out[i] = (char) (0x80 | (value & 0x3f));
+      value >>= 6;
+    }
+  out[0] = (char) ((guchar) (0xff00 >> length) | value);
+
+  return length;
+}
+#endif
+
+/* g_utf8_collate_key (g_utf8_casefold (@name, -1), -1), byte for byte, for
+ * an ASCII name of up to 127 bytes, without the normalization and the four
+ * allocations: the sync makes 100,000 of these. On a C library whose wchar_t
+ * holds code points (__STDC_ISO_10646__: glibc, musl), GLib normalizes the
+ * text to NFKC code points, gives them to wcsxfrm() and writes its weights
+ * out in UTF-8. NFKC and case folding leave ASCII as ASCII with the letters
+ * lowered, so the lowered bytes can go to wcsxfrm() as they are, in the
+ * same locale. Returns %NULL for any other name, which then takes GLib's
+ * own path (test-device-sort-key compares the two). */
+static char *
+make_ascii_sort_key (const char *name)
+{
+#ifdef ASCII_SORT_KEY
+  wchar_t text[128];
+  wchar_t weights[256];
+  char key[G_N_ELEMENTS (weights) * 6 + 1];
+  gsize n_weights;
+  gsize length = 0;
+  gsize i;
+
+  for (i = 0; name[i] != '\0'; i++)
+    {
+      guchar c = (guchar) name[i];
+
+      if (c >= 0x80 || i + 1 >= G_N_ELEMENTS (text))
+        return NULL;
+      text[i] = c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+    }
+  text[i] = L'\0';
+
+  n_weights = wcsxfrm (weights, text, G_N_ELEMENTS (weights));
+  if (n_weights >= G_N_ELEMENTS (weights))
+    return NULL;
+  for (i = 0; i < n_weights; i++)
+    length += put_weight (key + length, weights[i]);
+
+  return g_ref_string_new_len (key, length);
+#else
+  return NULL;
+#endif
+}
+
+/**
+ * _rd_device_get_sort_key:
+ *
+ * Returns: a #GRefString: the collation key of the case-folded name, which
+ *   orders devices by name with strcmp(), as GtkStringSorter would
+ */
+const char *
+_rd_device_get_sort_key (RdDevice *self)
+{
+  g_return_val_if_fail (RD_IS_DEVICE (self), NULL);
+
+  if (self->sort_key == NULL)
+    {
+      const char *name = self->name != NULL ? self->name : "";
+
+      self->sort_key = make_ascii_sort_key (name);
+      if (self->sort_key == NULL)
+        {
+          g_autofree char *folded = dup_folded (name);
+          g_autofree char *key = g_utf8_collate_key (folded, -1);
+
+          self->sort_key = g_ref_string_new (key);
+        }
+    }
+
+  return self->sort_key;
+}
+
+/**
+ * _rd_device_get_revision:
+ *
+ * Returns: a number that changes whenever a fact of the device does
+ */
+guint
+_rd_device_get_revision (RdDevice *self)
+{
+  g_return_val_if_fail (RD_IS_DEVICE (self), 0);
+
+  return self->revision;
+}
+
+/**
+ * _rd_device_get_revisions:
+ *
+ * Returns: a number that changes whenever a fact of any device does, so
+ *   that a list of devices can tell at once whether any changed
+ */
+guint
+_rd_device_get_revisions (void)
+{
+  return (guint) g_atomic_int_get (&revisions);
 }
 
 /**
@@ -740,16 +1032,29 @@ rd_device_matches (RdDevice          *self,
 int
 rd_parse_windows_build (const char *os_version)
 {
-  g_auto(GStrv) parts = NULL;
-  guint64 build;
+  const char *start;
+  const char *p;
+  guint64 build = 0;
 
   if (os_version == NULL)
     return 0;
 
-  parts = g_strsplit (os_version, ".", 4);
-  if (g_strv_length (parts) < 3)
+  /* The third dot-separated part, digits only, from 1 to G_MAXINT. Read in
+   * place: the sync reads 100,000 of them. */
+  p = strchr (os_version, '.');
+  if (p != NULL)
+    p = strchr (p + 1, '.');
+  if (p == NULL)
     return 0;
-  if (!g_ascii_string_to_unsigned (parts[2], 10, 1, G_MAXINT, &build, NULL))
+
+  start = ++p;
+  for (; *p >= '0' && *p <= '9'; p++)
+    {
+      build = build * 10 + (guint64) (*p - '0');
+      if (build > G_MAXINT)
+        return 0;
+    }
+  if (p == start || (*p != '\0' && *p != '.'))
     return 0;
 
   return (int) build;
@@ -769,31 +1074,63 @@ RdDevice *
 _rd_device_new_from_facts (const RdDeviceFacts *facts)
 {
   RdDevice *self = g_object_new (RD_TYPE_DEVICE, NULL);
+  struct
+  {
+    char **field;
+    const char *value;
+    gsize size;
+  } strings[] = {
+    { &self->id, facts->id },
+    { &self->name, facts->name },
+    { &self->entra_device_id, facts->entra_device_id },
+    { &self->serial, facts->serial },
+    { &self->manufacturer, facts->manufacturer },
+    { &self->model, facts->model },
+    { &self->operating_system, facts->operating_system },
+    { &self->os_version, facts->os_version },
+    { &self->user_principal_name, facts->user_principal_name },
+    { &self->user_display_name, facts->user_display_name },
+    { &self->management_agent, facts->management_agent },
+    { &self->enrollment_type, facts->enrollment_type },
+  };
+  gsize offset = 0;
 
-  self->id = g_strdup (facts->id);
-  self->name = g_strdup (facts->name);
-  self->entra_device_id = g_strdup (facts->entra_device_id);
-  self->serial = g_strdup (facts->serial);
-  self->manufacturer = g_strdup (facts->manufacturer);
-  self->model = g_strdup (facts->model);
-  self->operating_system = g_strdup (facts->operating_system);
-  self->os_version = g_strdup (facts->os_version);
+  /* One allocation for the strings rather than one each: the sync makes
+   * 100,000 devices on its workers. */
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (strings[i].value != NULL)
+      {
+        strings[i].size = strlen (strings[i].value) + 1;
+        self->block_size += strings[i].size;
+      }
+  self->block = g_malloc (MAX (self->block_size, 1));
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (strings[i].value != NULL)
+      {
+        *strings[i].field = memcpy (self->block + offset, strings[i].value, strings[i].size);
+        offset += strings[i].size;
+      }
+
   self->os_build = rd_parse_windows_build (self->os_version);
-  self->user_principal_name = g_strdup (facts->user_principal_name);
-  self->user_display_name = g_strdup (facts->user_display_name);
   self->compliance = facts->compliance;
-  self->management_agent = g_strdup (facts->management_agent);
   self->owner_type = facts->owner_type;
   self->join_type = facts->join_type;
-  self->enrollment_type = g_strdup (facts->enrollment_type);
   self->enrolled = facts->enrolled != NULL ? g_date_time_ref (facts->enrolled) : NULL;
   self->last_sync = facts->last_sync != NULL ? g_date_time_ref (facts->last_sync) : NULL;
   self->encrypted = facts->encrypted;
   self->management_state = facts->management_state;
 
   /* The sync builds devices on its workers; nothing else holds this one yet,
-   * so its search text is built here rather than on the first keystroke. */
-  rd_device_get_search_text (self);
+   * so its search text and sort key are built here rather than on the main
+   * thread. A cache that kept them hands them over as they were. */
+  if (facts->search_text != NULL)
+    self->search_text = g_ref_string_new (facts->search_text);
+  else
+    rd_device_get_search_text (self);
+  if (facts->sort_key != NULL)
+    self->sort_key = g_ref_string_new (facts->sort_key);
+  else
+    _rd_device_get_sort_key (self);
 
   return self;
 }
@@ -818,6 +1155,8 @@ _rd_device_set_escrowed_keys (RdDevice *self,
   g_return_if_fail (RD_IS_DEVICE (self));
 
   self->escrowed_keys = escrowed_keys;
+  self->revision++;
+  g_atomic_int_inc (&revisions);
 }
 
 void
@@ -829,6 +1168,8 @@ _rd_device_set_autopilot (RdDevice   *self,
 
   self->autopilot = autopilot;
   replace_string (&self->autopilot_state, autopilot_state);
+  self->revision++;
+  g_atomic_int_inc (&revisions);
 }
 
 /**
@@ -849,6 +1190,8 @@ _rd_device_set_encryption_report (RdDevice              *self,
   self->winre_state = winre_state;
   if (self->encrypted == RD_TRISTATE_UNKNOWN)
     self->encrypted = encrypted;
+  self->revision++;
+  g_atomic_int_inc (&revisions);
 }
 
 static void

@@ -16,6 +16,9 @@ G_BEGIN_DECLS
 RdDevice              *rd_device_mapper_device_from_graph       (JsonObject *managed_device);
 RdDevice              *rd_device_mapper_device_from_page        (RdGraphPage *page,
                                                                  guint       item);
+RdDevice              *rd_device_mapper_windows_device_from_page (RdGraphPage *page,
+                                                                  guint        item,
+                                                                  gboolean    *other_os);
 
 RdCompliance           rd_device_mapper_compliance_from_graph   (const char *value);
 RdOwnerType            rd_device_mapper_owner_type_from_graph   (const char *value);

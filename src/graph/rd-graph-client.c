@@ -442,7 +442,9 @@ parse_page_thread (GTask    *task,
                    ParseJob *job)
 {
   g_autoptr (GError) error = NULL;
-  RdGraphPage *page = rd_graph_page_new (job->bytes, &error);
+  /* The page is read in the body's own memory, no copy of it: the job
+   * holds the only reference. */
+  RdGraphPage *page = rd_graph_page_new_take (g_steal_pointer (&job->bytes), &error);
 
   if (page == NULL)
     {
@@ -561,6 +563,7 @@ on_parsed_cb (GObject      *object,
     (GDestroyNotify) rd_graph_response_unref);
 }
 
+/* Takes @bytes, so that a page can be read in their own memory. */
 static void
 parse_response (GTask  *task,
                 GBytes *bytes)
@@ -570,7 +573,7 @@ parse_response (GTask  *task,
   g_autoptr (GTask) parse_task = NULL;
   ParseJob *job = g_new0 (ParseJob, 1);
 
-  job->bytes = g_bytes_ref (bytes);
+  job->bytes = bytes;
   job->status = soup_message_get_status (data->msg);
   job->expect_page = data->expect_page;
   job->raw_page = data->raw_page;
@@ -618,6 +621,147 @@ on_token_cb (GObject      *object,
   send_attempt (task);
 }
 
+/* Sending and reading a response: soup_session_send_and_read_async()
+ * reads a body 8 KiB at a time, one main loop turn each, which for the
+ * sync's 100 MB cost more than all else on the main thread. This reads as
+ * much as the socket holds at each turn, into a buffer sized by
+ * Content-Length when there is one. */
+
+#define READ_CHUNK (256 * 1024)
+#define READ_PRESIZE_MAX (64 * 1024 * 1024)
+
+typedef struct
+{
+  GInputStream *stream;
+  char *data;
+  gsize length;
+  gsize size;
+} BodyRead;
+
+static void
+body_read_free (BodyRead *read)
+{
+  g_clear_object (&read->stream);
+  g_free (read->data);
+  g_free (read);
+}
+
+static void read_body_more (GTask *task);
+
+static void
+on_body_closed_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  BodyRead *read = g_task_get_task_data (task);
+  gsize length = read->length;
+
+  /* A failure to close an input stream read to its end changes nothing. */
+  g_input_stream_close_finish (G_INPUT_STREAM (object), result, NULL);
+  g_task_return_pointer (task, g_bytes_new_take (g_steal_pointer (&read->data), length),
+                         (GDestroyNotify) g_bytes_unref);
+}
+
+static void
+on_body_read_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  BodyRead *read = g_task_get_task_data (task);
+  GError *error = NULL;
+  gssize n;
+
+  n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &error);
+  if (n < 0)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (n == 0)
+    {
+      g_input_stream_close_async (read->stream, G_PRIORITY_DEFAULT, g_task_get_cancellable (task),
+                                  on_body_closed_cb, g_object_ref (task));
+      return;
+    }
+
+  read->length += n;
+  read_body_more (task);
+}
+
+static void
+read_body_more (GTask *task)
+{
+  BodyRead *read = g_task_get_task_data (task);
+
+  if (read->length == read->size)
+    {
+      read->size = MAX (read->size * 2, read->length + READ_CHUNK);
+      read->data = g_realloc (read->data, read->size);
+    }
+
+  g_input_stream_read_async (read->stream, read->data + read->length, read->size - read->length,
+                             G_PRIORITY_DEFAULT, g_task_get_cancellable (task), on_body_read_cb,
+                             g_object_ref (task));
+}
+
+static void
+on_send_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  SoupMessage *msg = g_task_get_task_data (task);
+  SoupMessageHeaders *headers;
+  BodyRead *read;
+  GError *error = NULL;
+  GInputStream *stream;
+  goffset length;
+
+  stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
+  if (stream == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  read = g_new0 (BodyRead, 1);
+  read->stream = stream;
+  headers = soup_message_get_response_headers (msg);
+  length = soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+             ? soup_message_headers_get_content_length (headers)
+             : -1;
+  /* With one byte more, the end shows without a second buffer. */
+  read->size = length >= 0 ? (gsize) MIN (length, READ_PRESIZE_MAX) + 1 : READ_CHUNK;
+  read->data = g_malloc (read->size);
+  g_task_set_task_data (task, read, (GDestroyNotify) body_read_free);
+  read_body_more (task);
+}
+
+/* Like soup_session_send_and_read_async(), with the message as the task's
+ * data until the body is being read. */
+static void
+send_and_read_async (SoupSession         *session,
+                     SoupMessage         *msg,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  GTask *task = g_task_new (session, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, send_and_read_async);
+  g_task_set_task_data (task, g_object_ref (msg), g_object_unref);
+  soup_session_send_async (session, msg, G_PRIORITY_DEFAULT, cancellable, on_send_cb, task);
+}
+
+static GBytes *
+send_and_read_finish (GAsyncResult  *result,
+                      GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 static void
 on_sent_cb (GObject      *object,
             GAsyncResult *result,
@@ -633,7 +777,7 @@ on_sent_cb (GObject      *object,
   guint status;
   guint delay_ms;
 
-  bytes = soup_session_send_and_read_finish (SOUP_SESSION (object), result, &error);
+  bytes = send_and_read_finish (result, &error);
   if (bytes == NULL)
     {
       GError *network_error;
@@ -707,7 +851,7 @@ on_sent_cb (GObject      *object,
       return;
     }
 
-  parse_response (task, bytes);
+  parse_response (task, g_steal_pointer (&bytes));
 }
 
 static void
@@ -739,9 +883,8 @@ send_attempt (GTask *task)
   g_debug ("Sending %s %s (client-request-id %s)", data->method, g_uri_get_path (data->uri),
            data->client_request_id);
 
-  soup_session_send_and_read_async (self->session, data->msg, G_PRIORITY_DEFAULT,
-                                    g_task_get_cancellable (task), on_sent_cb,
-                                    g_object_ref (task));
+  send_and_read_async (self->session, data->msg, g_task_get_cancellable (task), on_sent_cb,
+                       g_object_ref (task));
 }
 
 static void

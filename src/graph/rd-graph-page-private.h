@@ -17,6 +17,8 @@ typedef struct _RdGraphPage RdGraphPage;
 
 RdGraphPage *rd_graph_page_new          (GBytes       *body,
                                          GError      **error);
+RdGraphPage *rd_graph_page_new_take     (GBytes       *body,
+                                         GError      **error);
 void         rd_graph_page_free         (RdGraphPage  *self);
 
 guint        rd_graph_page_get_n_items  (RdGraphPage  *self);

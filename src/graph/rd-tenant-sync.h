@@ -46,6 +46,14 @@ void                rd_tenant_sync_run_async              (RdTenantSync         
 GPtrArray          *rd_tenant_sync_run_finish             (RdTenantSync         *self,
                                                            GAsyncResult         *result,
                                                            GError              **error);
+void                rd_tenant_sync_flush_cache            (RdTenantSync         *self);
+void                rd_tenant_sync_flush_cache_async      (RdTenantSync         *self,
+                                                           GCancellable         *cancellable,
+                                                           GAsyncReadyCallback   callback,
+                                                           gpointer              user_data);
+gboolean            rd_tenant_sync_flush_cache_finish     (RdTenantSync         *self,
+                                                           GAsyncResult         *result,
+                                                           GError              **error);
 
 char               *rd_tenant_sync_dup_cache_path         (RdTenantSync         *self);
 GPtrArray          *rd_tenant_sync_load_cache             (RdTenantSync         *self,

@@ -927,6 +927,64 @@ test_wipe (Fixture *f, gconstpointer data)
   g_assert_cmpint (((RdDemoWipeRequest *) g_ptr_array_index (wipes, 3))->status, ==, 409);
 }
 
+/* The knob that makes one device's wipe fail, as Intune refuses it. */
+static void
+test_wipe_failure (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = device_id_by_name (f, "CON-LT-0100");
+  g_autofree char *other_id = device_id_by_name (f, "CON-LT-0311");
+  g_autofree char *wipe_path = g_strdup_printf ("/v1.0/deviceManagement/managedDevices/%s/wipe",
+                                                id);
+  g_autofree char *other_path = g_strdup_printf ("/v1.0/deviceManagement/managedDevices/%s/wipe",
+                                                 other_id);
+  const char *body = "{\"keepEnrollmentData\": true, \"keepUserData\": true}";
+  g_autoptr (Response) bad_param = NULL;
+  g_autoptr (Response) refused = NULL;
+  g_autoptr (Response) other = NULL;
+  g_autoptr (Response) again = NULL;
+  g_autoptr (JsonObject) after_refusal = NULL;
+  g_autoptr (JsonObject) after_clear = NULL;
+  g_autoptr (GPtrArray) wipes = NULL;
+  JsonObject *inner;
+
+  rd_demo_tenant_set_action_failure (f->tenant, id, 403, "Forbidden",
+                                     "Application is not authorized to perform this operation.");
+  bad_param = post_json (f, wipe_path, "{\"keepEverything\": true}");
+  refused = post_json (f, wipe_path, body);
+  other = post_json (f, other_path, body);
+
+  /* A malformed body is still a 400: the knob stands in for Intune's verdict. */
+  g_assert_cmpuint (bad_param->status, ==, 400);
+  g_assert_cmpuint (refused->status, ==, 403);
+  g_assert_cmpstr (graph_error_code (refused), ==, "Forbidden");
+  g_assert_cmpstr (graph_error_message (refused), ==,
+                   "Application is not authorized to perform this operation.");
+  g_assert_nonnull (header (refused, "request-id"));
+  inner = json_object_get_object_member (
+    json_object_get_object_member (object_of (refused), "error"), "innerError");
+  g_assert_cmpstr (json_object_get_string_member (inner, "request-id"), ==,
+                   header (refused, "request-id"));
+  g_assert_cmpuint (other->status, ==, 204);
+
+  /* The refused device was left alone. */
+  after_refusal = get_device (f, id);
+  g_assert_cmpstr (json_object_get_string_member (after_refusal, "managementState"), !=,
+                   "wipePending");
+
+  rd_demo_tenant_set_action_failure (f->tenant, id, 0, NULL, NULL);
+  again = post_json (f, wipe_path, body);
+  g_assert_cmpuint (again->status, ==, 204);
+  after_clear = get_device (f, id);
+  g_assert_cmpstr (json_object_get_string_member (after_clear, "managementState"), ==,
+                   "wipePending");
+
+  wipes = rd_demo_tenant_dup_wipe_requests (f->tenant);
+  g_assert_cmpuint (wipes->len, ==, 4);
+  g_assert_cmpint (((RdDemoWipeRequest *) g_ptr_array_index (wipes, 1))->status, ==, 403);
+  g_assert_cmpstr (((RdDemoWipeRequest *) g_ptr_array_index (wipes, 1))->device_id, ==, id);
+  g_assert_cmpint (((RdDemoWipeRequest *) g_ptr_array_index (wipes, 3))->status, ==, 204);
+}
+
 static void
 test_sync_device (Fixture *f, gconstpointer data)
 {
@@ -1300,6 +1358,7 @@ main (int argc, char *argv[])
   ADD ("autopilot", test_autopilot);
   ADD ("encryption-states", test_encryption_states);
   ADD ("wipe", test_wipe);
+  ADD ("faults/wipe-failure", test_wipe_failure);
   ADD ("sync-device", test_sync_device);
   ADD ("batch", test_batch);
   ADD ("faults/throttle-unavailable", test_throttle_and_unavailable);

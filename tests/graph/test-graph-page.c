@@ -176,6 +176,178 @@ test_mapper (void)
   g_assert_null (rd_device_mapper_device_from_page (page, 1));
 }
 
+/* The sync builds Windows devices only, and counts the others. */
+static void
+test_mapper_windows (void)
+{
+  static const char text[] =
+    "{\"value\": [{\"id\": \"d1\", \"deviceName\": \"PC\", \"operatingSystem\": \"WINDOWS\","
+    " \"osVersion\": \"10.0.22631.1\"}, {\"id\": \"d2\", \"operatingSystem\": \"iOS\"},"
+    " {\"id\": \"d3\"}, {\"operatingSystem\": \"Windows\"}, 7,"
+    " {\"id\": \"d4\", \"operatingSystem\": \"Win\"}]}";
+  static const struct
+  {
+    gboolean built;
+    gboolean other_os;
+  } expected[] = {
+    { TRUE, FALSE }, { FALSE, TRUE }, { FALSE, TRUE }, { FALSE, FALSE }, { FALSE, FALSE },
+    { FALSE, TRUE },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RdGraphPage) page = read_page (text, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (rd_graph_page_get_n_items (page), ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autoptr (RdDevice) all = rd_device_mapper_device_from_page (page, i);
+      g_autoptr (RdDevice) device = NULL;
+      gboolean other_os = !expected[i].other_os;
+
+      device = rd_device_mapper_windows_device_from_page (page, i, &other_os);
+      g_assert_cmpint (device != NULL, ==, expected[i].built);
+      g_assert_cmpint (other_os, ==, expected[i].other_os);
+      /* The same as rd_device_is_windows() says of the whole device. */
+      g_assert_cmpint (all != NULL && rd_device_is_windows (all), ==, expected[i].built);
+      g_assert_cmpint (all != NULL && !rd_device_is_windows (all), ==, expected[i].other_os);
+      if (device != NULL)
+        {
+          g_autoptr (JsonNode) a = rd_device_to_json (device);
+          g_autoptr (JsonNode) b = rd_device_to_json (all);
+
+          g_assert_true (json_node_equal (a, b));
+        }
+    }
+}
+
+/* Strings are read eight bytes at a time: every kind of byte that ends or
+ * breaks a plain run, at every place in and around such a word, reads as
+ * json-glib reads it, or is refused where json-glib (after the client's
+ * UTF-8 check) or RFC 8259 refuses it. */
+static void
+test_strings (void)
+{
+  static const struct
+  {
+    const char *text;
+    gboolean rfc; /* allowed inside a JSON string */
+  } specials[] = {
+    { "\\\"", TRUE }, { "\\\\", TRUE }, { "\\n", TRUE }, { "\\u00e9", TRUE },
+    { "\\ud83d\\ude00", TRUE }, { "é", TRUE }, { "😀", TRUE }, { "\x7f", TRUE },
+    { "\\x", FALSE }, { "\x01", FALSE }, { "\x1f", FALSE }, { "\t", FALSE },
+    { "\xff", FALSE }, { "\xc3", FALSE }, { "\xc3(", FALSE }, { "\"", FALSE },
+  };
+
+  for (guint length = 0; length < 40; length++)
+    for (guint at = 0; at <= length; at++)
+      for (guint k = 0; k < G_N_ELEMENTS (specials); k++)
+        {
+          g_autoptr (GString) text = g_string_new ("{\"value\": [{\"s\": \"");
+          g_autoptr (JsonParser) parser = json_parser_new ();
+          g_autoptr (RdGraphPage) page = NULL;
+          g_autoptr (GError) error = NULL;
+          gboolean valid;
+
+          for (guint i = 0; i < at; i++)
+            g_string_append_c (text, 'A' + i % 26);
+          g_string_append (text, specials[k].text);
+          for (guint i = at; i < length; i++)
+            g_string_append_c (text, 'a' + i % 26);
+          g_string_append (text, "\"}]}");
+
+          valid = g_utf8_validate (text->str, text->len, NULL) &&
+                  json_parser_load_from_data (parser, text->str, text->len, NULL);
+          page = read_page (text->str, &error);
+          if (!valid || !specials[k].rfc)
+            {
+              g_assert_null (page);
+              g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA);
+              continue;
+            }
+          g_assert_no_error (error);
+          {
+            JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+            JsonArray *items = json_object_get_array_member (root, "value");
+            const char *expected = json_object_get_string_member (
+              json_array_get_object_element (items, 0), "s");
+            g_autoptr (RdGraphPage) taken = NULL;
+
+            g_assert_cmpstr (rd_graph_page_get_string (page, 0, "s"), ==, expected);
+
+            /* Read in the body's own memory, which ends with no NUL. */
+            taken = rd_graph_page_new_take (g_bytes_new (text->str, text->len), &error);
+            g_assert_no_error (error);
+            g_assert_cmpstr (rd_graph_page_get_string (taken, 0, "s"), ==, expected);
+          }
+        }
+}
+
+/* advancedBitLockerStates: one flag among others, without case, around
+ * white space. */
+static void
+test_winre_flags (void)
+{
+  static const struct
+  {
+    const char *flags;
+    RdWinreState state;
+  } rows[] = {
+    { "windowsRecoveryEnvironmentNotConfigured", RD_WINRE_STATE_NOT_CONFIGURED },
+    { "success", RD_WINRE_STATE_CONFIGURED },
+    { "tpmNotReady, windowsRecoveryEnvironmentNotConfigured", RD_WINRE_STATE_NOT_CONFIGURED },
+    { " \tWindowsRecoveryEnvironmentNotConfigured\n ,x", RD_WINRE_STATE_NOT_CONFIGURED },
+    { "x,,windowsrecoveryenvironmentnotconfigured,", RD_WINRE_STATE_NOT_CONFIGURED },
+    { "xwindowsRecoveryEnvironmentNotConfigured", RD_WINRE_STATE_CONFIGURED },
+    { "windowsRecoveryEnvironmentNotConfiguredx, y", RD_WINRE_STATE_CONFIGURED },
+    { "windowsRecovery EnvironmentNotConfigured", RD_WINRE_STATE_CONFIGURED },
+    { ",", RD_WINRE_STATE_CONFIGURED },
+    { "", RD_WINRE_STATE_UNKNOWN },
+    { NULL, RD_WINRE_STATE_UNKNOWN },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    g_assert_cmpint (rd_device_mapper_winre_state_from_string (rows[i].flags), ==, rows[i].state);
+}
+
+/* Dates as g_date_time_new_from_iso8601() reads them, "never" as none. */
+static void
+test_dates (void)
+{
+  static const char *const dates[] = {
+    "2024-01-02T03:04:05Z",  "1999-12-31T23:59:59Z",  "2024-02-29T12:00:00Z",
+    "2023-02-29T12:00:00Z",  "2024-13-01T00:00:00Z",  "2024-01-01T24:00:00Z",
+    "2024-01-01T00:60:00Z",  "2024-01-01T00:00:60Z",  "2024-01-02T03:04:05.1234567Z",
+    "2024-01-02T03:04:05+02:00", "2024-01-02T03:04:05", "2024-01-02 03:04:05Z",
+    "0001-01-01T00:00:00Z",  "2024-1-02T03:04:05Z",   "2024-01-02T03:04:05Zx",
+    "yesterday",
+  };
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (dates); i++)
+    {
+      g_autofree char *text = g_strdup_printf (
+        "{\"value\": [{\"id\": \"d\", \"enrolledDateTime\": \"%s\"}]}", dates[i]);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (RdGraphPage) page = read_page (text, &error);
+      g_autoptr (RdDevice) device = NULL;
+      g_autoptr (GDateTime) expected = g_date_time_new_from_iso8601 (dates[i], utc);
+      GDateTime *enrolled;
+
+      g_assert_no_error (error);
+      device = rd_device_mapper_device_from_page (page, 0);
+      enrolled = rd_device_get_enrolled (device);
+      if (expected == NULL || g_date_time_get_year (expected) <= 1)
+        g_assert_null (enrolled);
+      else
+        {
+          g_assert_nonnull (enrolled);
+          g_assert_true (g_date_time_equal (enrolled, expected));
+          g_assert_cmpint (g_date_time_get_utc_offset (enrolled), ==,
+                           g_date_time_get_utc_offset (expected));
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -186,6 +358,10 @@ main (int   argc,
   g_test_add_func ("/rd/graph-page/last-page", test_last_page);
   g_test_add_func ("/rd/graph-page/invalid", test_invalid);
   g_test_add_func ("/rd/graph-page/mapper", test_mapper);
+  g_test_add_func ("/rd/graph-page/mapper-windows", test_mapper_windows);
+  g_test_add_func ("/rd/graph-page/strings", test_strings);
+  g_test_add_func ("/rd/graph-page/dates", test_dates);
+  g_test_add_func ("/rd/graph-page/winre-flags", test_winre_flags);
 
   return g_test_run ();
 }

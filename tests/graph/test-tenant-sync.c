@@ -25,6 +25,13 @@ typedef struct
   RdTenantSync *sync;
 } Fixture;
 
+/* A sync of the fixture's tenant; a second one is as the app at its next start. */
+static RdTenantSync *
+fixture_new_sync (Fixture *fixture)
+{
+  return rd_tenant_sync_new (fixture->client, rd_demo_tenant_get_tenant_id (fixture->tenant));
+}
+
 static void
 fixture_start (Fixture *fixture)
 {
@@ -40,8 +47,7 @@ fixture_start (Fixture *fixture)
   tokens = rd_static_token_source_new (token);
   graph_url = rd_demo_tenant_dup_graph_url (fixture->tenant);
   fixture->client = rd_graph_client_new (graph_url, tokens);
-  fixture->sync = rd_tenant_sync_new (fixture->client,
-                                      rd_demo_tenant_get_tenant_id (fixture->tenant));
+  fixture->sync = fixture_new_sync (fixture);
 }
 
 static void
@@ -98,6 +104,49 @@ run_sync (RdTenantSync  *sync,
     g_main_context_iteration (NULL, TRUE);
 
   return rd_tenant_sync_run_finish (sync, result, error);
+}
+
+static GPtrArray *
+load_cache (RdTenantSync  *sync,
+            GDateTime    **saved_at,
+            GError       **error)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+
+  rd_tenant_sync_load_cache_async (sync, NULL, on_result_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  return rd_tenant_sync_load_cache_finish (sync, result, saved_at, error);
+}
+
+/* The cache that @sync loads holds as many devices as @devices, saved at @synced_at. */
+static void
+assert_cache_holds (RdTenantSync *sync,
+                    GPtrArray    *devices,
+                    GDateTime    *synced_at)
+{
+  g_autoptr (GPtrArray) cached = NULL;
+  g_autoptr (GDateTime) saved_at = NULL;
+
+  cached = rd_tenant_sync_load_cache (sync, &saved_at);
+  g_assert_nonnull (cached);
+  g_assert_cmpuint (cached->len, ==, devices->len);
+  g_assert_true (g_date_time_equal (saved_at, synced_at));
+}
+
+/* Waits for the cache write of the last sync, which must succeed. */
+static void
+flush_cache (RdTenantSync *sync)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+
+  rd_tenant_sync_flush_cache_async (sync, NULL, on_result_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (rd_tenant_sync_flush_cache_finish (sync, result, &error));
+  g_assert_no_error (error);
 }
 
 static RdDevice *
@@ -641,6 +690,80 @@ test_devices_version (void)
   g_clear_object (&client);
 }
 
+/* A device listed twice (paging over a changing collection) counts once:
+ * the later copy, in the place Graph listed it. Joined facts follow the
+ * copy that counts, whether the other lists come in after the device pages
+ * (the pages mapped before are joined then) or before (each page is joined
+ * as it is mapped). */
+static void
+test_devices_twice (void)
+{
+  static const char *const expected[][2] = {
+    { "a", "A-2" }, { "c", "C-1" }, { "b", "B-2" }, { "d", "D-1" },
+  };
+
+  for (guint facts_last = 0; facts_last < 2; facts_last++)
+    {
+      g_autoptr (GraphTestServer) server = graph_test_server_new ();
+      g_autoptr (RdGraphClient) client = NULL;
+      g_autoptr (RdTenantSync) sync = NULL;
+      g_autoptr (GPtrArray) devices = NULL;
+      g_autoptr (GError) error = NULL;
+      g_autofree char *first = NULL;
+      GraphTestResponse *response;
+
+      sync = new_sync_for_server (server, &client);
+      graph_test_server_queue (server, "/v1.0/informationProtection/bitlocker/recoveryKeys", 200,
+                               "{\"value\": []}");
+      graph_test_server_queue (server, "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities",
+                               200, "{\"value\": []}");
+      response = graph_test_server_queue (
+        server, "/beta/deviceManagement/managedDeviceEncryptionStates", 200, "{\"value\": []}");
+      response->delay_ms = facts_last ? 300 : 0;
+
+      first = g_strdup_printf (
+        "{\"value\": ["
+        "{\"id\": \"a\", \"deviceName\": \"A-1\", \"serialNumber\": \"SN-A\","
+        " \"operatingSystem\": \"Windows\"},"
+        "{\"id\": \"b\", \"deviceName\": \"B-1\", \"serialNumber\": \"SN-B\","
+        " \"operatingSystem\": \"Windows\"},"
+        "{\"id\": \"a\", \"deviceName\": \"A-2\", \"serialNumber\": \"SN-A\","
+        " \"operatingSystem\": \"Windows\"}],"
+        " \"@odata.nextLink\": \"%s/beta/deviceManagement/managedDevices?page=2\"}",
+        graph_test_server_get_origin (server));
+      response = graph_test_server_queue (server, "/beta/deviceManagement/managedDevices", 200,
+                                          first);
+      response->delay_ms = facts_last ? 0 : 300;
+      graph_test_server_queue (
+        server, "/beta/deviceManagement/managedDevices", 200,
+        "{\"value\": ["
+        "{\"id\": \"c\", \"deviceName\": \"C-1\", \"serialNumber\": \"SN-C\","
+        " \"operatingSystem\": \"Windows\"},"
+        "{\"id\": \"b\", \"deviceName\": \"B-2\", \"serialNumber\": \"SN-B\","
+        " \"operatingSystem\": \"Windows\"},"
+        "{\"id\": \"d\", \"deviceName\": \"D-1\", \"serialNumber\": \"SN-D\","
+        " \"operatingSystem\": \"Windows\"},"
+        "{\"id\": \"A\", \"deviceName\": \"iOS\", \"operatingSystem\": \"iOS\"}]}");
+
+      devices = run_sync (sync, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (devices->len, ==, G_N_ELEMENTS (expected));
+      for (guint i = 0; i < devices->len; i++)
+        {
+          RdDevice *device = g_ptr_array_index (devices, i);
+
+          g_assert_cmpstr (rd_device_get_id (device), ==, expected[i][0]);
+          g_assert_cmpstr (rd_device_get_name (device), ==, expected[i][1]);
+          /* Joined: the Autopilot list loaded empty. */
+          g_assert_cmpint (rd_device_get_autopilot (device), ==, RD_TRISTATE_NO);
+        }
+      g_assert_cmpuint (rd_tenant_sync_get_non_windows_count (sync), ==, 1);
+
+      g_clear_object (&sync);
+      g_clear_object (&client);
+    }
+}
+
 /* Many pages */
 
 typedef struct
@@ -854,11 +977,12 @@ test_cache_round_trip (Fixture       *fixture,
   devices = run_sync (fixture->sync, NULL, &error);
   g_assert_no_error (error);
 
+  rd_tenant_sync_flush_cache (fixture->sync);
   g_assert_cmpint (g_stat (cache_path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
 
   /* A new object, as at the next start. */
-  second = rd_tenant_sync_new (fixture->client, rd_demo_tenant_get_tenant_id (fixture->tenant));
+  second = fixture_new_sync (fixture);
   cached = rd_tenant_sync_load_cache (second, &saved_at);
   g_assert_nonnull (cached);
   g_assert_cmpuint (cached->len, ==, devices->len);
@@ -914,6 +1038,7 @@ test_cache_age (Fixture       *fixture,
 
   devices = run_sync (fixture->sync, NULL, &error);
   g_assert_no_error (error);
+  rd_tenant_sync_flush_cache (fixture->sync);
 
   g_assert_true (json_parser_load_from_file (parser, cache_path, &error));
   g_assert_no_error (error);
@@ -925,11 +1050,8 @@ test_cache_age (Fixture       *fixture,
   g_assert_true (json_generator_to_file (generator, cache_path, &error));
   g_assert_no_error (error);
 
-  second = rd_tenant_sync_new (fixture->client, rd_demo_tenant_get_tenant_id (fixture->tenant));
-  rd_tenant_sync_load_cache_async (second, NULL, on_result_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  cached = rd_tenant_sync_load_cache_finish (second, result, &saved_at, &error);
+  second = fixture_new_sync (fixture);
+  cached = load_cache (second, &saved_at, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (cached->len, ==, 39);
   g_assert_true (g_date_time_equal (saved_at, earlier));
@@ -963,7 +1085,6 @@ test_cache_corrupt (Fixture       *fixture,
   g_autoptr (GPtrArray) cached = NULL;
   g_autoptr (GDateTime) saved_at = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GAsyncResult) result = NULL;
 
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
 
@@ -990,10 +1111,7 @@ test_cache_corrupt (Fixture       *fixture,
                                       "{\"format\": \"recovery-desk-inventory\", \"version\": 99,"
                                       " \"devices\": []}",
                                       -1, &error));
-  rd_tenant_sync_load_cache_async (fixture->sync, NULL, on_result_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_null (rd_tenant_sync_load_cache_finish (fixture->sync, result, NULL, &error));
+  g_assert_null (load_cache (fixture->sync, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_clear_error (&error);
   g_assert_true (g_file_test (cache_path, G_FILE_TEST_EXISTS));
@@ -1006,6 +1124,55 @@ test_cache_corrupt (Fixture       *fixture,
   g_assert_cmpuint (cached->len, ==, devices->len);
   /* Loaded after a sync, the cache does not make the inventory stale. */
   g_assert_false (rd_tenant_sync_get_stale (fixture->sync));
+}
+
+/* The inventory is handed back before the cache is written (on a thread
+ * of its own). Flushing waits for the write, reading the cache waits for
+ * it, and so does dropping the sync. 3,000 devices take long enough to
+ * write that a missing wait shows. */
+static void
+test_cache_flush (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr (GPtrArray) devices = NULL;
+  g_autoptr (GDateTime) saved_at = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RdTenantSync) second = NULL;
+  g_autofree char *cache_path = NULL;
+
+  rd_demo_tenant_generate (fixture->tenant, 3000, 11);
+  fixture_start (fixture);
+  cache_path = rd_tenant_sync_dup_cache_path (fixture->sync);
+
+  /* Nothing to wait for yet. */
+  rd_tenant_sync_flush_cache (fixture->sync);
+  flush_cache (fixture->sync);
+  g_assert_false (g_file_test (cache_path, G_FILE_TEST_EXISTS));
+
+  devices = run_sync (fixture->sync, NULL, &error);
+  g_assert_no_error (error);
+  flush_cache (fixture->sync);
+  g_assert_true (g_file_test (cache_path, G_FILE_TEST_EXISTS));
+
+  /* A read right after a sync gets that sync's inventory, not the one
+   * before. */
+  g_clear_pointer (&devices, g_ptr_array_unref);
+  devices = run_sync (fixture->sync, NULL, &error);
+  g_assert_no_error (error);
+  second = fixture_new_sync (fixture);
+  assert_cache_holds (second, devices, rd_tenant_sync_get_synced_at (fixture->sync));
+
+  /* Dropping the sync right after a run leaves its cache on disk. */
+  g_assert_cmpint (g_unlink (cache_path), ==, 0);
+  g_clear_pointer (&devices, g_ptr_array_unref);
+  devices = run_sync (fixture->sync, NULL, &error);
+  g_assert_no_error (error);
+  saved_at = g_date_time_ref (rd_tenant_sync_get_synced_at (fixture->sync));
+  g_assert_finalize_object (g_steal_pointer (&fixture->sync));
+  g_assert_true (g_file_test (cache_path, G_FILE_TEST_EXISTS));
+
+  assert_cache_holds (second, devices, saved_at);
+  g_assert_finalize_object (g_steal_pointer (&second));
 }
 
 /* A tenant id cannot lead the cache out of its folder. */
@@ -1091,12 +1258,14 @@ main (int   argc,
   ADD ("devices/malformed", test_devices_malformed, fixture_set_up);
   g_test_add_func ("/rd/tenant-sync/devices/forbidden", test_devices_forbidden);
   g_test_add_func ("/rd/tenant-sync/devices/version", test_devices_version);
+  g_test_add_func ("/rd/tenant-sync/devices/twice", test_devices_twice);
   ADD ("paging", test_paging, fixture_set_up_empty);
   ADD ("cancel", test_cancel, fixture_set_up_empty);
   ADD ("already-running", test_already_running, fixture_set_up);
   ADD ("cache/round-trip", test_cache_round_trip, fixture_set_up);
   ADD ("cache/age", test_cache_age, fixture_set_up);
   ADD ("cache/corrupt", test_cache_corrupt, fixture_set_up);
+  ADD ("cache/flush", test_cache_flush, fixture_set_up_empty);
   g_test_add_func ("/rd/tenant-sync/cache/path", test_cache_path);
   g_test_add_func ("/rd/device-mapper/enums", test_mapper_enums);
 
