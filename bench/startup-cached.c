@@ -63,6 +63,8 @@ read_value (const char *contents,
 }
 
 /* One start; FALSE when the app ended or hung before showing the devices. */
+static gboolean show_log;
+
 static gboolean
 run_once (const char  *app_path,
           const char  *probe_path,
@@ -74,8 +76,10 @@ run_once (const char  *app_path,
           double      *items_ms,
           GError     **error)
 {
+  /* GLib writes debug messages to stdout: --log shows them. */
   g_autoptr(GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+    g_subprocess_launcher_new (show_log ? G_SUBPROCESS_FLAGS_NONE
+                                        : G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autoptr(GSubprocess) app = NULL;
   g_autofree char *items = g_strdup_printf ("%u", n_items);
   g_autofree char *contents = NULL;
@@ -142,6 +146,7 @@ main (int   argc,
   g_autofree char *stderr_path = NULL;
   g_autofree char *cache_path = NULL;
   GStatBuf cache_stat = { 0 };
+  GStatBuf binary_stat = { 0 };
   int n_devices = UI_BENCH_DEVICES;
   int runs = 3;
   guint n_items;
@@ -152,6 +157,7 @@ main (int   argc,
     { "probe", 0, 0, G_OPTION_ARG_FILENAME, &probe_path, "first-frame-probe.so", "PATH" },
     { "devices", 'n', 0, G_OPTION_ARG_INT, &n_devices, "Devices (100000)", "N" },
     { "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "Starts to time (3)", "N" },
+    { "log", 0, 0, G_OPTION_ARG_NONE, &show_log, "Print what the app wrote to stderr", NULL },
     { NULL },
   };
 
@@ -191,12 +197,16 @@ main (int   argc,
     g_autofree char *file = g_strdup_printf ("inventory-%s.json", tenant_id);
     g_autofree char *path = g_build_filename (cache_path, file, NULL);
 
+    g_autofree char *binary_file = g_strdup_printf ("inventory-%s.bin", tenant_id);
+    g_autofree char *binary_path = g_build_filename (cache_path, binary_file, NULL);
+
     g_stat (path, &cache_stat);
+    g_stat (binary_path, &binary_stat);
   }
 
   g_print ("Start benchmark: %s on a cached inventory of %u Windows devices (%d generated, "
-           "cache %.1f MB)\n",
-           app_path, n_items, n_devices, cache_stat.st_size / 1e6);
+           "cache %.1f MB of JSON, %.1f MB fast companion)\n",
+           app_path, n_items, n_devices, cache_stat.st_size / 1e6, binary_stat.st_size / 1e6);
   for (int i = 0; i < runs; i++)
     {
       double first, shown;
@@ -210,6 +220,13 @@ main (int   argc,
         }
       g_array_append_val (first_ms, first);
       g_array_append_val (items_ms, shown);
+      if (show_log)
+        {
+          g_autofree char *log = NULL;
+
+          if (g_file_get_contents (stderr_path, &log, NULL, NULL))
+            g_print ("%s", log);
+        }
       g_print ("  run %d: first frame %7.1f ms, first frame with the devices %7.1f ms\n", i + 1,
                first, shown);
     }

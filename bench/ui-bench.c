@@ -71,6 +71,8 @@ ui_bench_sync_demo (guint        n_devices,
   rd_tenant_sync_run_async (sync, NULL, on_sync_done_cb, &run);
   g_main_loop_run (run.loop);
   g_main_loop_unref (run.loop);
+  /* The cache is written after the devices are handed back. */
+  rd_tenant_sync_flush_cache (sync);
   rd_demo_tenant_stop (tenant);
 
   if (run.devices == NULL)

@@ -20,7 +20,7 @@ runs=${2:-3}
 builddir=$(cd "$builddir" && pwd) || exit 1
 
 ninja -C "$builddir" bench/search-100k bench/startup-cached bench/libfirst-frame-probe.so \
-  src/recovery-desk >/dev/null || exit 1
+  src/recovery-desk data/gschemas.compiled >/dev/null || exit 1
 
 export GSETTINGS_SCHEMA_DIR="$builddir/data"
 export GSETTINGS_BACKEND=memory
@@ -56,10 +56,14 @@ grep '^RESULT' "$results" | awk '
   }
   END {
     update = stats("update_max_ms"); stats("update_median_ms"); stats("update_cpu_max_ms")
-    stats("filter_max_ms"); stats("keystroke_max_ms"); board = stats("set_devices_ms")
+    stats("search_stall_max_ms"); stats("filter_max_ms"); stats("keystroke_max_ms")
+    stats("set_devices_ms"); handoff = stats("handoff_stall_ms"); stats("handoff_ms")
+    stats("refresh_set_devices_ms"); refresh = stats("refresh_stall_ms"); stats("refresh_ms")
+    stats("bitlocker_set_devices_ms"); stats("bitlocker_stall_ms")
     start = stats("start_ms"); stats("first_frame_ms")
-    printf "search: worst keystroke update %.1f ms (median of runs), target <= 50 ms: %s\n", update, update <= 50 ? "PASS" : "MISS"
-    printf "start: first frame with the cached devices %.1f ms (median), target <= 500 ms: %s\n", start, start <= 500 ? "PASS" : "MISS"
-    printf "board handoff: rd_board_set_devices with the window up %.1f ms of main thread (median), stall target < 50 ms: %s\n", board, board < 50 ? "PASS" : "MISS"
-    exit !(update >= 0 && update <= 50 && start >= 0 && start <= 500)
+    stall = handoff > refresh ? handoff : refresh
+    printf "search: worst keystroke update %.1f ms (median of runs), target <= 50 ms: %s\n", update, (update >= 0 && update <= 50) ? "PASS" : "MISS"
+    printf "start: first frame with the cached devices %.1f ms (median), target <= 500 ms: %s\n", start, (start >= 0 && start <= 500) ? "PASS" : "MISS"
+    printf "board handoff: longest main-loop stall handing the devices to the board with the window up %.1f ms (median, start or refresh), target < 50 ms: %s\n", stall, (stall >= 0 && stall < 50) ? "PASS" : "MISS"
+    exit !(update >= 0 && update <= 50 && start >= 0 && start <= 500 && stall >= 0 && stall < 50)
   }'

@@ -4,10 +4,12 @@
 #include "rd-ui-test-util.h"
 
 #include <glib/gstdio.h>
+#include <string.h>
 
 /* Helpers the ui tests share: running the main loop, finding widgets and
- * dialogs, waiting for an async call, reading what an export wrote, and
- * saving a screenshot. */
+ * dialogs, waiting for an async call, reading what an export wrote,
+ * saving a screenshot, clicking as the admin would, and opening a window
+ * on the demo tenant. */
 
 /* Runs the main loop for @ms milliseconds, enough for a few frames. */
 void
@@ -168,4 +170,201 @@ rd_ui_test_take_file (const char *path)
   g_assert_cmpint (g_unlink (path), ==, 0);
 
   return g_steal_pointer (&text);
+}
+
+/* The last mapped button below @root whose label is @label (NULL: a
+ * button without one), so the newest toast's or dialog's; or NULL. */
+GtkWidget *
+rd_ui_test_find_button (GtkWidget  *root,
+                        const char *label)
+{
+  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+
+  rd_ui_test_collect (root, GTK_TYPE_BUTTON, buttons);
+  for (guint i = buttons->len; i > 0; i--)
+    if (g_strcmp0 (gtk_button_get_label (buttons->pdata[i - 1]), label) == 0 &&
+        gtk_widget_get_mapped (buttons->pdata[i - 1]))
+      return buttons->pdata[i - 1];
+
+  return NULL;
+}
+
+/* Clicks the button labelled @label below @root, which must be on
+ * screen, as the admin would. */
+void
+rd_ui_test_click (GtkWidget  *root,
+                  const char *label)
+{
+  GtkWidget *button = rd_ui_test_find_button (root, label);
+
+  g_assert_nonnull (button);
+  g_signal_emit_by_name (button, "clicked");
+}
+
+static gboolean
+has_label (GtkWidget  *root,
+           const char *text,
+           gboolean    mapped_only)
+{
+  g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+
+  rd_ui_test_collect (root, GTK_TYPE_LABEL, labels);
+  for (guint i = 0; i < labels->len; i++)
+    if ((!mapped_only || gtk_widget_get_mapped (labels->pdata[i])) &&
+        strstr (gtk_label_get_label (labels->pdata[i]), text) != NULL)
+      return TRUE;
+
+  return FALSE;
+}
+
+/* Whether a label on screen below @root contains @text. */
+gboolean
+rd_ui_test_label_shows (GtkWidget  *root,
+                        const char *text)
+{
+  return has_label (root, text, TRUE);
+}
+
+/* Whether any label below @root, on screen or not (a page not shown, a
+ * list row scrolled away), contains @text. */
+gboolean
+rd_ui_test_label_holds (GtkWidget  *root,
+                        const char *text)
+{
+  return has_label (root, text, FALSE);
+}
+
+/* For rd_ui_test_iterate_until(): a message dialog is on screen. */
+gboolean
+rd_ui_test_has_dialog (gpointer data)
+{
+  return rd_ui_test_find_dialog () != NULL;
+}
+
+/* For rd_ui_test_iterate_until(): no message dialog is on screen. */
+gboolean
+rd_ui_test_no_dialog (gpointer data)
+{
+  return rd_ui_test_find_dialog () == NULL;
+}
+
+/* Waits up to 10 s for a message dialog to come on screen; returns a new
+ * reference to it, for rd_ui_test_close_dialog(). */
+AdwMessageDialog *
+rd_ui_test_wait_dialog (void)
+{
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_has_dialog, NULL, 10));
+  return g_object_ref (rd_ui_test_find_dialog ());
+}
+
+/* Clicks @dialog's response labelled @label and waits up to 10 s for it
+ * to leave the screen. */
+void
+rd_ui_test_answer_dialog (AdwMessageDialog *dialog,
+                          const char       *label)
+{
+  rd_ui_test_click (GTK_WIDGET (dialog), label);
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_no_dialog, NULL, 10));
+}
+
+/* Destroys @dialog, answered already, and checks that the reference from
+ * rd_ui_test_wait_dialog() was the last. */
+void
+rd_ui_test_close_dialog (AdwMessageDialog *dialog)
+{
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_finalize_object (dialog);
+}
+
+/* The card of @device in @lane, or NULL. */
+RdDeviceCard *
+rd_ui_test_find_card (RdLaneView *lane,
+                      RdDevice   *device)
+{
+  g_autoptr(GPtrArray) cards = g_ptr_array_new ();
+
+  rd_ui_test_collect (GTK_WIDGET (lane), RD_TYPE_DEVICE_CARD, cards);
+  for (guint i = 0; i < cards->len; i++)
+    if (rd_device_card_get_device (cards->pdata[i]) == device)
+      return cards->pdata[i];
+
+  return NULL;
+}
+
+/* Opens a demo session on @app, its tenant answering after @latency_msec,
+ * in a new window of 1400 × 860 that starts loading it. */
+void
+rd_ui_test_demo_open (RdUiTestDemo  *demo,
+                      RdApplication *app,
+                      guint          latency_msec)
+{
+  g_autoptr(GError) error = NULL;
+
+  demo->session = rd_session_new_demo (0, NULL, &error);
+  g_assert_no_error (error);
+  demo->demo = rd_session_get_demo (demo->session);
+  rd_demo_tenant_set_latency (demo->demo, latency_msec);
+
+  demo->window = g_object_ref (rd_window_new (app));
+  gtk_window_set_default_size (GTK_WINDOW (demo->window), 1400, 860);
+  demo->inventory = RD_LANE_VIEW (
+    rd_ui_test_template_child (demo->window, RD_TYPE_WINDOW, "inventory_lane"));
+  demo->break_fix = RD_LANE_VIEW (
+    rd_ui_test_template_child (demo->window, RD_TYPE_WINDOW, "break_fix_lane"));
+  demo->pane = RD_PLAN_PANE (rd_ui_test_template_child (demo->window, RD_TYPE_WINDOW, "plan_pane"));
+  gtk_window_present (GTK_WINDOW (demo->window));
+  rd_window_open_session (demo->window, demo->session);
+}
+
+/* For rd_ui_test_iterate_until(): the demo's sync (an RdUiTestDemo) is
+ * done. */
+gboolean
+rd_ui_test_demo_synced (gpointer data)
+{
+  RdUiTestDemo *demo = data;
+  RdTenantSync *sync = rd_session_get_sync (demo->session);
+
+  return sync != NULL && rd_tenant_sync_get_phase (sync) == RD_SYNC_PHASE_DONE;
+}
+
+/* Closes the demo's window and checks that the session and its board go
+ * away with it. */
+void
+rd_ui_test_demo_close (RdUiTestDemo *demo)
+{
+  RdBoard *board = rd_session_get_board (demo->session);
+
+  rd_ui_test_close_window (demo->window, 200);
+  if (board != NULL)
+    g_object_add_weak_pointer (G_OBJECT (board), (gpointer *) &board);
+  g_assert_finalize_object (demo->session);
+  g_assert_null (board);
+}
+
+/* For a test that opens demo sessions: points XDG_DATA_HOME and
+ * XDG_CACHE_HOME at a new folder of its own (plans, audit log, inventory
+ * cache), starts GTK for tests and returns a new application, registered
+ * as @app_id. */
+RdApplication *
+rd_ui_test_demo_app_new (int         *argc,
+                         char      ***argv,
+                         const char  *app_id)
+{
+  g_autofree char *home = g_dir_make_tmp ("rd-ui-test-XXXXXX", NULL);
+  g_autofree char *data = NULL;
+  g_autofree char *cache = NULL;
+  RdApplication *app;
+
+  g_assert_nonnull (home);
+  data = g_build_filename (home, "data", NULL);
+  cache = g_build_filename (home, "cache", NULL);
+  g_setenv ("XDG_DATA_HOME", data, TRUE);
+  g_setenv ("XDG_CACHE_HOME", cache, TRUE);
+  gtk_test_init (argc, argv, NULL);
+
+  app = rd_application_new ();
+  g_application_set_application_id (G_APPLICATION (app), app_id);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+
+  return app;
 }

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "rd-bitlocker-view.h"
+#include "rd-device-query-model.h"
 #include "rd-ui-test-util.h"
 
 #include <glib/gstdio.h>
@@ -22,6 +23,7 @@ typedef struct
   RdBitlockerView *view;
   RdDevice *shown;
   guint n_shown;
+  guint expected_rows;
 } Fixture;
 
 static gpointer
@@ -226,6 +228,56 @@ test_sort (Fixture       *f,
   g_assert_null (rd_device_get_last_sync (row (f, 0)));
   g_assert_cmpstr (rd_device_get_id (row (f, 1)), ==, "d3");
   g_assert_cmpstr (rd_device_get_id (row (f, 5)), ==, "d1");
+}
+
+static gboolean
+has_rows (gpointer data)
+{
+  Fixture *f = data;
+
+  return n_rows (f) == f->expected_rows;
+}
+
+/* Rows i - 1 and i in the order a GtkStringSorter on the name gives. */
+static int
+compare_names (Fixture *f,
+               guint    i)
+{
+  g_autofree char *a = g_utf8_casefold (rd_device_get_name (row (f, i - 1)), -1);
+  g_autofree char *b = g_utf8_casefold (rd_device_get_name (row (f, i)), -1);
+
+  return g_utf8_collate (a, b);
+}
+
+/* More devices than RdDeviceQueryModel sorts on the calling thread: the
+ * name order comes from a worker, and is the same, case and all. */
+static void
+test_sort_many (Fixture       *f,
+                gconstpointer  data)
+{
+  GtkColumnView *column_view = template_child (f, "column_view");
+  guint n = RD_DEVICE_QUERY_MODEL_SYNC_LIMIT + 904;
+
+  for (guint i = 0; i < n; i++)
+    {
+      /* Shuffled, in mixed case. */
+      guint k = (i * 7919) % n;
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      g_autofree char *name = g_strdup_printf (k % 3 ? "pc-%05u" : "PC-%05u", k);
+
+      g_ptr_array_add (f->devices, make_device (id, name, NULL, RD_TRISTATE_YES, 1, "2.0", 1));
+    }
+  rd_board_set_devices (f->board, f->devices);
+  f->expected_rows = f->devices->len;
+  g_assert_true (rd_ui_test_iterate_until (has_rows, f, 10));
+
+  for (guint i = 1; i < n_rows (f); i++)
+    g_assert_cmpint (compare_names (f, i), <, 0);
+
+  gtk_column_view_sort_by_column (column_view, template_child (f, "name_column"),
+                                  GTK_SORT_DESCENDING);
+  for (guint i = 1; i < n_rows (f); i++)
+    g_assert_cmpint (compare_names (f, i), >, 0);
 }
 
 /* A small RFC 4180 reader, to check the export field by field. */
@@ -451,6 +503,7 @@ main (int   argc,
   ADD ("/rd/bitlocker-view/counts", test_counts);
   ADD ("/rd/bitlocker-view/not-ready-filter", test_not_ready_filter);
   ADD ("/rd/bitlocker-view/sort", test_sort);
+  ADD ("/rd/bitlocker-view/sort-many", test_sort_many);
   ADD ("/rd/bitlocker-view/export", test_export);
   ADD ("/rd/bitlocker-view/activate", test_activate);
   ADD ("/rd/bitlocker-view/screenshot", test_screenshot);

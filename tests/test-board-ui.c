@@ -31,67 +31,6 @@ typedef struct
   RdPlan *confirmed_plan;
 } Fixture;
 
-static RdDeviceCard *
-find_card (RdLaneView *lane,
-           RdDevice   *device)
-{
-  g_autoptr(GPtrArray) cards = g_ptr_array_new ();
-
-  rd_ui_test_collect (GTK_WIDGET (lane), RD_TYPE_DEVICE_CARD, cards);
-  for (guint i = 0; i < cards->len; i++)
-    if (rd_device_card_get_device (cards->pdata[i]) == device)
-      return cards->pdata[i];
-
-  return NULL;
-}
-
-/* The button of the toast on screen whose label is @label, if any. */
-static GtkWidget *
-find_button (GtkWidget  *root,
-             const char *label)
-{
-  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
-
-  rd_ui_test_collect (root, GTK_TYPE_BUTTON, buttons);
-  for (guint i = buttons->len; i > 0; i--)
-    if (g_strcmp0 (gtk_button_get_label (buttons->pdata[i - 1]), label) == 0 &&
-        gtk_widget_get_mapped (buttons->pdata[i - 1]))
-      return buttons->pdata[i - 1];
-
-  return NULL;
-}
-
-/* Clicks the response button labelled @label, as the admin would. */
-static void
-click (GtkWidget  *root,
-       const char *label)
-{
-  GtkWidget *button = find_button (root, label);
-
-  g_assert_nonnull (button);
-  g_signal_emit_by_name (button, "clicked");
-}
-
-static gboolean
-has_label_containing (GtkWidget  *root,
-                      const char *text)
-{
-  g_autoptr(GPtrArray) labels = g_ptr_array_new ();
-
-  rd_ui_test_collect (root, GTK_TYPE_LABEL, labels);
-  for (guint i = 0; i < labels->len; i++)
-    if (strstr (gtk_label_get_label (labels->pdata[i]), text) != NULL)
-      return TRUE;
-
-  return FALSE;
-}
-
-static gboolean
-no_dialog (gpointer data)
-{
-  return rd_ui_test_find_dialog () == NULL;
-}
-
 static RdDevice *
 make_device (const char *id,
              const char *name,
@@ -267,8 +206,8 @@ test_drop_device (Fixture       *fixture,
   g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_BREAK_FIX);
   g_assert_cmpstr (lane_count (fixture, RD_LANE_INVENTORY), ==, "4");
   g_assert_cmpstr (lane_count (fixture, RD_LANE_BREAK_FIX), ==, "1");
-  g_assert_true (has_label_containing (GTK_WIDGET (fixture->window),
-                                       "HR-LT-001 moved to Break and Fix"));
+  g_assert_true (rd_ui_test_label_shows (GTK_WIDGET (fixture->window),
+                                         "HR-LT-001 moved to Break and Fix"));
 
   /* And on to Reuse, from lane to lane. */
   g_value_init (&value, RD_TYPE_DEVICE);
@@ -299,7 +238,7 @@ test_drop_several (Fixture       *fixture,
   g_assert_cmpint (lane_of (fixture, 2), ==, RD_LANE_REUSE);
   g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_INVENTORY);
   g_assert_cmpstr (lane_count (fixture, RD_LANE_REUSE), ==, "2");
-  g_assert_true (has_label_containing (GTK_WIDGET (fixture->window), "2 devices moved to Reuse"));
+  g_assert_true (rd_ui_test_label_shows (GTK_WIDGET (fixture->window), "2 devices moved to Reuse"));
 }
 
 /* A selection of several cards drags as one list of devices. */
@@ -322,7 +261,8 @@ static void
 test_card_menu_move (Fixture       *fixture,
                      gconstpointer  data)
 {
-  RdDeviceCard *card = find_card (fixture->lanes[RD_LANE_INVENTORY], device (fixture, 2));
+  RdDeviceCard *card =
+    rd_ui_test_find_card (fixture->lanes[RD_LANE_INVENTORY], device (fixture, 2));
 
   g_assert_nonnull (card);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card), "card.move-to-lane", "s", "reuse"));
@@ -331,7 +271,7 @@ test_card_menu_move (Fixture       *fixture,
   g_assert_cmpstr (lane_count (fixture, RD_LANE_REUSE), ==, "1");
 
   /* The card now in Reuse shows its plan's state. */
-  card = find_card (fixture->lanes[RD_LANE_REUSE], device (fixture, 2));
+  card = rd_ui_test_find_card (fixture->lanes[RD_LANE_REUSE], device (fixture, 2));
   g_assert_nonnull (card);
   g_assert_true (rd_device_card_get_plan (card) ==
                  rd_board_get_plan (fixture->board, device (fixture, 2)));
@@ -371,7 +311,8 @@ static void
 test_undo (Fixture       *fixture,
            gconstpointer  data)
 {
-  RdDeviceCard *card = find_card (fixture->lanes[RD_LANE_INVENTORY], device (fixture, 3));
+  RdDeviceCard *card =
+    rd_ui_test_find_card (fixture->lanes[RD_LANE_INVENTORY], device (fixture, 3));
   g_autoptr(GError) error = NULL;
   GtkWidget *undo;
 
@@ -380,7 +321,7 @@ test_undo (Fixture       *fixture,
   rd_ui_test_iterate (100);
   g_assert_cmpint (lane_of (fixture, 3), ==, RD_LANE_BREAK_FIX);
 
-  undo = find_button (GTK_WIDGET (fixture->window), "_Undo");
+  undo = rd_ui_test_find_button (GTK_WIDGET (fixture->window), "_Undo");
   g_assert_nonnull (undo);
   g_signal_emit_by_name (undo, "clicked");
   rd_ui_test_iterate (50);
@@ -393,12 +334,12 @@ test_undo (Fixture       *fixture,
                                       RD_METHOD_REIMAGE_UNIVERSAL, &error));
   g_assert_no_error (error);
   rd_ui_test_iterate (50);
-  card = find_card (fixture->lanes[RD_LANE_REUSE], device (fixture, 3));
+  card = rd_ui_test_find_card (fixture->lanes[RD_LANE_REUSE], device (fixture, 3));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card), "card.move-to-lane", "s",
                                              "inventory"));
   rd_ui_test_iterate (100);
   g_assert_cmpint (lane_of (fixture, 3), ==, RD_LANE_INVENTORY);
-  undo = find_button (GTK_WIDGET (fixture->window), "_Undo");
+  undo = rd_ui_test_find_button (GTK_WIDGET (fixture->window), "_Undo");
   g_assert_nonnull (undo);
   g_signal_emit_by_name (undo, "clicked");
   rd_ui_test_iterate (50);
@@ -425,7 +366,7 @@ test_refused_move (Fixture       *fixture,
   rd_ui_test_iterate (50);
 
   /* Its card offers no move at all. */
-  card = find_card (fixture->lanes[RD_LANE_BREAK_FIX], device (fixture, 0));
+  card = rd_ui_test_find_card (fixture->lanes[RD_LANE_BREAK_FIX], device (fixture, 0));
   g_assert_nonnull (card);
   g_assert_false (gtk_widget_get_visible (
     GTK_WIDGET (rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, "menu_button"))));
@@ -437,8 +378,8 @@ test_refused_move (Fixture       *fixture,
   rd_ui_test_iterate (100);
 
   g_assert_cmpint (lane_of (fixture, 0), ==, RD_LANE_BREAK_FIX);
-  g_assert_true (has_label_containing (GTK_WIDGET (fixture->window),
-                                       "HR-LT-001 cannot leave Break and Fix"));
+  g_assert_true (rd_ui_test_label_shows (GTK_WIDGET (fixture->window),
+                                         "HR-LT-001 cannot leave Break and Fix"));
 }
 
 /* Search and filters */
@@ -686,8 +627,8 @@ test_run_confirm (Fixture       *fixture,
   rd_ui_test_iterate (50);
   g_assert_true (rd_ui_test_find_dialog () == dialog);
 
-  click (GTK_WIDGET (dialog), "_Cancel");
-  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 5));
+  rd_ui_test_click (GTK_WIDGET (dialog), "_Cancel");
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_no_dialog, NULL, 5));
   g_assert_cmpuint (fixture->confirmed, ==, 0);
   rd_ui_test_close_window (dialog, 50);
 
@@ -696,8 +637,8 @@ test_run_confirm (Fixture       *fixture,
   dialog = rd_ui_test_find_dialog ();
   g_assert_nonnull (dialog);
   g_object_ref (dialog);
-  click (GTK_WIDGET (dialog), "_Wipe");
-  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 5));
+  rd_ui_test_click (GTK_WIDGET (dialog), "_Wipe");
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_no_dialog, NULL, 5));
   g_assert_cmpuint (fixture->confirmed, ==, 1);
   g_assert_true (fixture->confirmed_plan == plan);
   rd_ui_test_close_window (dialog, 50);
@@ -717,6 +658,43 @@ test_card_finalizes (void)
   g_assert_cmpstr (gtk_label_get_label (name), ==, "PC-9");
   g_object_set (pc, "name", "PC-10", NULL);
   g_assert_cmpstr (gtk_label_get_label (name), ==, "PC-10");
+
+  g_assert_finalize_object (card);
+}
+
+/* Tooltips follow the device the card shows, through ::query-tooltip. */
+static void
+test_card_tooltips (void)
+{
+  g_autoptr(RdDevice) pc = make_device ("d9", "PC-9", RD_JOIN_TYPE_ENTRA_JOINED);
+  g_autoptr(RdDevice) other = make_device ("d8", "PC-8", RD_JOIN_TYPE_ENTRA_JOINED);
+  g_autoptr(GDateTime) last_sync = g_date_time_new_utc (2026, 11, 19, 17, 0, 0);
+  GtkWidget *card = g_object_ref_sink (rd_device_card_new ());
+  GtkWidget *details = rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, "details_label");
+  GtkWidget *sync = rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, "sync_label");
+  g_autofree char *text = NULL;
+
+  g_object_set (pc, "model", "Latitude 7440", "user-display-name", "Åsa Öberg", "last-sync",
+                last_sync, NULL);
+  g_object_set (other, "model", "EliteBook 840", "user-display-name", "Kai Nakamura",
+                "last-sync", NULL, NULL);
+
+  rd_device_card_set_device (RD_DEVICE_CARD (card), pc);
+  text = rd_device_card_dup_tooltip (RD_DEVICE_CARD (card), details);
+  g_assert_cmpstr (text, ==, gtk_label_get_label (GTK_LABEL (details)));
+  g_assert_nonnull (strstr (text, "Latitude 7440"));
+  g_assert_true (gtk_widget_get_has_tooltip (details));
+  g_clear_pointer (&text, g_free);
+  text = rd_device_card_dup_tooltip (RD_DEVICE_CARD (card), sync);
+  g_assert_true (g_str_has_prefix (text, "Last checked in with Intune on "));
+  g_clear_pointer (&text, g_free);
+
+  rd_device_card_set_device (RD_DEVICE_CARD (card), other);
+  text = rd_device_card_dup_tooltip (RD_DEVICE_CARD (card), details);
+  g_assert_nonnull (strstr (text, "Kai Nakamura"));
+  g_clear_pointer (&text, g_free);
+  text = rd_device_card_dup_tooltip (RD_DEVICE_CARD (card), sync);
+  g_assert_cmpstr (text, ==, "Has never checked in with Intune");
 
   g_assert_finalize_object (card);
 }
@@ -751,6 +729,7 @@ main (int   argc,
   ADD ("/rd/board-ui/run/confirm", test_run_confirm);
   ADD ("/rd/board-ui/plan/request", test_plan_request);
   g_test_add_func ("/rd/board-ui/card/finalizes", test_card_finalizes);
+  g_test_add_func ("/rd/board-ui/card/tooltips", test_card_tooltips);
 
   status = g_test_run ();
   g_clear_object (&app);

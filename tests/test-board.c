@@ -489,6 +489,62 @@ test_plans_before_devices (Fixture       *fixture,
   g_assert_finalize_object (g_steal_pointer (&board));
 }
 
+/* What a lane's "Run all ready" sends: ready wipes that nothing blocks now. */
+static void
+test_ready_plans (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ready = NULL;
+  RdPlan *first;
+
+  g_assert_true (rd_board_move_device (fixture->board, device_at (fixture, 0), RD_LANE_BREAK_FIX,
+                                       &error));
+  g_assert_true (rd_board_move_device (fixture->board, device_at (fixture, 1), RD_LANE_BREAK_FIX,
+                                       &error));
+  g_assert_true (rd_board_move_device (fixture->board, device_at (fixture, 2), RD_LANE_REUSE,
+                                       &error));
+  g_assert_no_error (error);
+  first = rd_board_get_plan (fixture->board, device_at (fixture, 0));
+
+  ready = rd_board_dup_ready_plans (fixture->board, RD_LANE_BREAK_FIX);
+  g_assert_cmpuint (ready->len, ==, 2);
+  g_assert_true (g_ptr_array_index (ready, 0) == first);
+  g_assert_true (g_ptr_array_index (ready, 1) ==
+                 rd_board_get_plan (fixture->board, device_at (fixture, 1)));
+  g_clear_pointer (&ready, g_ptr_array_unref);
+
+  /* A reimage is done by hand; an Autopilot Reset of a hybrid-joined device is blocked. */
+  ready = rd_board_dup_ready_plans (fixture->board, RD_LANE_REUSE);
+  g_assert_cmpuint (ready->len, ==, 0);
+  g_clear_pointer (&ready, g_ptr_array_unref);
+  g_assert_true (rd_board_set_method (fixture->board, device_at (fixture, 2),
+                                      RD_METHOD_AUTOPILOT_RESET, &error));
+  g_assert_no_error (error);
+  ready = rd_board_dup_ready_plans (fixture->board, RD_LANE_REUSE);
+  g_assert_cmpuint (ready->len, ==, 0);
+  g_clear_pointer (&ready, g_ptr_array_unref);
+
+  /* Facts that changed since the plan was made ready count: a blocker now,
+   * or a wipe already pending. */
+  g_object_set (device_at (fixture, 1), "os-version", "10.0.15063.0", NULL);
+  ready = rd_board_dup_ready_plans (fixture->board, RD_LANE_BREAK_FIX);
+  g_assert_cmpuint (ready->len, ==, 1);
+  g_assert_true (g_ptr_array_index (ready, 0) == first);
+  g_clear_pointer (&ready, g_ptr_array_unref);
+  g_object_set (device_at (fixture, 1), "os-version", "10.0.22631.4460", "management-state",
+                RD_MANAGEMENT_STATE_WIPE_PENDING, NULL);
+  ready = rd_board_dup_ready_plans (fixture->board, RD_LANE_BREAK_FIX);
+  g_assert_cmpuint (ready->len, ==, 1);
+  g_clear_pointer (&ready, g_ptr_array_unref);
+
+  /* A plan on its way is not ready any more. */
+  g_assert_true (rd_board_transition_plan (fixture->board, first, RD_PLAN_STATE_SENDING, &error));
+  g_assert_no_error (error);
+  ready = rd_board_dup_ready_plans (fixture->board, RD_LANE_BREAK_FIX);
+  g_assert_cmpuint (ready->len, ==, 0);
+}
+
 static void
 test_no_store (void)
 {
@@ -525,6 +581,7 @@ main (int   argc,
   ADD ("record-usb-key", test_record_usb_key);
   ADD ("devices-refresh", test_devices_refresh);
   ADD ("plans-before-devices", test_plans_before_devices);
+  ADD ("ready-plans", test_ready_plans);
   g_test_add_func ("/rd/board/no-store", test_no_store);
 
   return g_test_run ();

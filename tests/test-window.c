@@ -5,8 +5,11 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 
+#include "rd-activity-view.h"
 #include "rd-application.h"
+#include "rd-bitlocker-view.h"
 #include "rd-device-card.h"
+#include "rd-inventory-cache-private.h"
 #include "rd-lane-view.h"
 #include "rd-method.h"
 #include "rd-plan-pane.h"
@@ -244,45 +247,7 @@ test_window_board (void)
 
 static RdApplication *demo_app;
 
-static void
-click (GtkWidget  *root,
-       const char *label)
-{
-  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
-
-  rd_ui_test_collect (root, GTK_TYPE_BUTTON, buttons);
-  for (guint i = 0; i < buttons->len; i++)
-    if (g_strcmp0 (gtk_button_get_label (buttons->pdata[i]), label) == 0 &&
-        gtk_widget_get_mapped (buttons->pdata[i]))
-      {
-        g_signal_emit_by_name (buttons->pdata[i], "clicked");
-        return;
-      }
-
-  g_assert_not_reached ();
-}
-
-static gboolean
-has_dialog (gpointer data)
-{
-  return rd_ui_test_find_dialog () != NULL;
-}
-
-static gboolean
-no_dialog (gpointer data)
-{
-  return rd_ui_test_find_dialog () == NULL;
-}
-
-typedef struct
-{
-  RdSession *session;
-  RdDemoTenant *demo;
-  RdWindow *window;
-  RdLaneView *inventory;
-  RdLaneView *break_fix;
-  RdPlanPane *pane;
-} Demo;
+typedef RdUiTestDemo Demo;
 
 /* All 39 of the demo's Windows devices are on the board, in whichever lane
  * earlier tests' plans put them. */
@@ -302,56 +267,12 @@ board_filled (gpointer data)
 }
 
 static gboolean
-sync_done (gpointer data)
-{
-  Demo *demo = data;
-  RdTenantSync *sync = rd_session_get_sync (demo->session);
-
-  return sync != NULL && rd_tenant_sync_get_phase (sync) == RD_SYNC_PHASE_DONE;
-}
-
-static gboolean
 stale_notice_hidden (gpointer data)
 {
   Demo *demo = data;
 
   return !gtk_revealer_get_reveal_child (
     GTK_REVEALER (rd_ui_test_template_child (demo->window, RD_TYPE_WINDOW, "stale_revealer")));
-}
-
-/* A window on a fresh demo tenant, its devices loaded. */
-static void
-demo_open (Demo *demo,
-           guint latency_msec)
-{
-  g_autoptr(GError) error = NULL;
-
-  demo->session = rd_session_new_demo (0, NULL, &error);
-  g_assert_no_error (error);
-  demo->demo = rd_session_get_demo (demo->session);
-  rd_demo_tenant_set_latency (demo->demo, latency_msec);
-
-  demo->window = g_object_ref (rd_window_new (demo_app));
-  gtk_window_set_default_size (GTK_WINDOW (demo->window), 1400, 860);
-  demo->inventory = RD_LANE_VIEW (
-    rd_ui_test_template_child (demo->window, RD_TYPE_WINDOW, "inventory_lane"));
-  demo->break_fix = RD_LANE_VIEW (
-    rd_ui_test_template_child (demo->window, RD_TYPE_WINDOW, "break_fix_lane"));
-  demo->pane = RD_PLAN_PANE (rd_ui_test_template_child (demo->window, RD_TYPE_WINDOW, "plan_pane"));
-  gtk_window_present (GTK_WINDOW (demo->window));
-  rd_window_open_session (demo->window, demo->session);
-}
-
-static void
-demo_close (Demo *demo)
-{
-  RdBoard *board = rd_session_get_board (demo->session);
-
-  rd_ui_test_close_window (demo->window, 200);
-  if (board != NULL)
-    g_object_add_weak_pointer (G_OBJECT (board), (gpointer *) &board);
-  g_assert_finalize_object (demo->session);
-  g_assert_null (board);
 }
 
 /* A demo device that Break and Fix can wipe now, moved there and its plan
@@ -414,7 +335,7 @@ test_window_demo_builds (void)
   Demo demo = { 0 };
   GtkApplicationWindow *window;
 
-  demo_open (&demo, 0);
+  rd_ui_test_demo_open (&demo, demo_app, 0);
   if (g_getenv ("RD_SCREENSHOT_SIZE") != NULL)
     {
       int width = 1280, height = 800;
@@ -423,7 +344,7 @@ test_window_demo_builds (void)
       gtk_window_set_default_size (GTK_WINDOW (demo.window), width, height);
     }
   g_assert_true (rd_ui_test_iterate_until (board_filled, &demo, 10));
-  g_assert_true (rd_ui_test_iterate_until (sync_done, &demo, 10));
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &demo, 10));
   g_assert_cmpstr (lane_count (demo.inventory), ==, "39");
   g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (
                      rd_ui_test_template_child (demo.window, RD_TYPE_WINDOW, "main_stack"))),
@@ -443,6 +364,33 @@ test_window_demo_builds (void)
 
   /* Nothing was sent just by looking. */
   g_assert_cmpuint (wipes (&demo), ==, 0);
+
+  /* The BitLocker and Activity views are built when first shown, with the
+   * board and the audit log they would have had. */
+  {
+    AdwViewStack *stack =
+      ADW_VIEW_STACK (rd_ui_test_template_child (demo.window, RD_TYPE_WINDOW, "view_stack"));
+    g_autoptr(GPtrArray) views = g_ptr_array_new ();
+
+    adw_view_stack_set_visible_child_name (stack, "board");
+    rd_ui_test_collect (GTK_WIDGET (demo.window), RD_TYPE_BITLOCKER_VIEW, views);
+    rd_ui_test_collect (GTK_WIDGET (demo.window), RD_TYPE_ACTIVITY_VIEW, views);
+    g_assert_cmpuint (views->len, ==, 0);
+
+    adw_view_stack_set_visible_child_name (stack, "bitlocker");
+    rd_ui_test_collect (GTK_WIDGET (demo.window), RD_TYPE_BITLOCKER_VIEW, views);
+    g_assert_cmpuint (views->len, ==, 1);
+    g_assert_true (rd_bitlocker_view_get_board (views->pdata[0]) == rd_window_get_board (demo.window));
+    g_assert_cmpuint (rd_bitlocker_view_get_n_devices (views->pdata[0]), ==, 39);
+    g_ptr_array_set_size (views, 0);
+
+    adw_view_stack_set_visible_child_name (stack, "activity");
+    rd_ui_test_collect (GTK_WIDGET (demo.window), RD_TYPE_ACTIVITY_VIEW, views);
+    g_assert_cmpuint (views->len, ==, 1);
+    g_assert_true (rd_activity_view_get_audit_log (views->pdata[0]) ==
+                   rd_session_get_audit_log (demo.session));
+    adw_view_stack_set_visible_child_name (stack, "board");
+  }
 
   if (g_getenv ("RD_SCREENSHOT_DIR") != NULL)
     {
@@ -469,7 +417,7 @@ test_window_demo_builds (void)
       adw_view_stack_set_visible_child_name (stack, "board");
     }
 
-  demo_close (&demo);
+  rd_ui_test_demo_close (&demo);
 }
 
 /* Exactly one wipe reaches the tenant, and only after "Wipe". */
@@ -481,20 +429,18 @@ test_window_demo_run (void)
   AdwMessageDialog *dialog;
   RdPlan *plan;
 
-  demo_open (&demo, 0);
-  g_assert_true (rd_ui_test_iterate_until (sync_done, &demo, 10));
+  rd_ui_test_demo_open (&demo, demo_app, 0);
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &demo, 10));
   plan = g_object_ref (open_ready_plan (&demo));
   run = GTK_WIDGET (rd_ui_test_template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
   g_assert_true (gtk_widget_get_sensitive (run));
 
   g_signal_emit_by_name (run, "clicked");
-  g_assert_true (rd_ui_test_iterate_until (has_dialog, NULL, 10));
-  dialog = g_object_ref (rd_ui_test_find_dialog ());
+  dialog = rd_ui_test_wait_dialog ();
   rd_ui_test_iterate (200);
   g_assert_cmpuint (wipes (&demo), ==, 0);
 
-  click (GTK_WIDGET (dialog), "_Wipe");
-  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 10));
+  rd_ui_test_answer_dialog (dialog, "_Wipe");
   g_assert_true (rd_ui_test_iterate_until (one_wipe, &demo, 10));
 
   /* Sent, then followed; never sent again. */
@@ -504,24 +450,9 @@ test_window_demo_run (void)
   g_assert_cmpint (rd_plan_get_state (plan), !=, RD_PLAN_STATE_SENDING);
   g_assert_false (gtk_widget_get_sensitive (run));
 
-  gtk_window_destroy (GTK_WINDOW (dialog));
-  g_assert_finalize_object (dialog);
-  demo_close (&demo);
+  rd_ui_test_close_dialog (dialog);
+  rd_ui_test_demo_close (&demo);
   g_assert_finalize_object (plan);
-}
-
-static gboolean
-label_shows (GtkWidget  *widget,
-             const char *text)
-{
-  g_autoptr (GPtrArray) labels = g_ptr_array_new ();
-
-  rd_ui_test_collect (widget, GTK_TYPE_LABEL, labels);
-  for (guint i = 0; i < labels->len; i++)
-    if (strstr (gtk_label_get_label (labels->pdata[i]), text) != NULL)
-      return TRUE;
-
-  return FALSE;
 }
 
 static guint
@@ -555,7 +486,7 @@ history_shows_request (gpointer data)
   HistoryWait *wait = data;
   const char *request_id = rd_plan_get_request_ids (wait->plan)[0];
 
-  return request_id != NULL && label_shows (wait->history, request_id);
+  return request_id != NULL && rd_ui_test_label_holds (wait->history, request_id);
 }
 
 static void
@@ -569,8 +500,8 @@ test_window_demo_history (void)
   g_autofree char *line = NULL;
   HistoryWait wait;
 
-  demo_open (&demo, 0);
-  g_assert_true (rd_ui_test_iterate_until (sync_done, &demo, 10));
+  rd_ui_test_demo_open (&demo, demo_app, 0);
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &demo, 10));
   plan = g_object_ref (open_ready_plan (&demo));
   run = GTK_WIDGET (rd_ui_test_template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
   history = GTK_WIDGET (rd_ui_test_template_child (demo.pane, RD_TYPE_PLAN_PANE, "history_list"));
@@ -582,13 +513,11 @@ test_window_demo_history (void)
                      demo.pane, RD_TYPE_PLAN_PANE, "request_line_label"))),
                    ==, line);
   g_assert_cmpuint (n_rows (history), ==, 1);
-  g_assert_true (label_shows (history, "Nothing sent yet"));
+  g_assert_true (rd_ui_test_label_holds (history, "Nothing sent yet"));
 
   g_signal_emit_by_name (run, "clicked");
-  g_assert_true (rd_ui_test_iterate_until (has_dialog, NULL, 10));
-  dialog = g_object_ref (rd_ui_test_find_dialog ());
-  click (GTK_WIDGET (dialog), "_Wipe");
-  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 10));
+  dialog = rd_ui_test_wait_dialog ();
+  rd_ui_test_answer_dialog (dialog, "_Wipe");
   g_assert_true (rd_ui_test_iterate_until (one_wipe, &demo, 10));
   /* The demo counts the wipe when it arrives; the plan records its
    * request-id when the answer is back, and the history follows. */
@@ -601,12 +530,11 @@ test_window_demo_history (void)
   g_assert_nonnull (request_ids);
   g_assert_cmpuint (g_strv_length ((char **) request_ids), ==, 1);
   g_assert_cmpuint (n_rows (history), ==, 1);
-  g_assert_false (label_shows (history, "Nothing sent yet"));
-  g_assert_true (label_shows (history, request_ids[0]));
+  g_assert_false (rd_ui_test_label_holds (history, "Nothing sent yet"));
+  g_assert_true (rd_ui_test_label_holds (history, request_ids[0]));
 
-  gtk_window_destroy (GTK_WINDOW (dialog));
-  g_assert_finalize_object (dialog);
-  demo_close (&demo);
+  rd_ui_test_close_dialog (dialog);
+  rd_ui_test_demo_close (&demo);
   g_assert_finalize_object (plan);
 }
 
@@ -619,25 +547,22 @@ test_window_demo_decline (void)
   AdwMessageDialog *dialog;
   RdPlan *plan;
 
-  demo_open (&demo, 0);
-  g_assert_true (rd_ui_test_iterate_until (sync_done, &demo, 10));
+  rd_ui_test_demo_open (&demo, demo_app, 0);
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &demo, 10));
   plan = g_object_ref (open_ready_plan (&demo));
   run = GTK_WIDGET (rd_ui_test_template_child (demo.pane, RD_TYPE_PLAN_PANE, "run_button"));
 
   g_signal_emit_by_name (run, "clicked");
-  g_assert_true (rd_ui_test_iterate_until (has_dialog, NULL, 10));
-  dialog = g_object_ref (rd_ui_test_find_dialog ());
-  click (GTK_WIDGET (dialog), "_Cancel");
-  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 10));
+  dialog = rd_ui_test_wait_dialog ();
+  rd_ui_test_answer_dialog (dialog, "_Cancel");
   rd_ui_test_iterate (500);
 
   g_assert_cmpuint (wipes (&demo), ==, 0);
   g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
   g_assert_true (gtk_widget_get_sensitive (run));
 
-  gtk_window_destroy (GTK_WINDOW (dialog));
-  g_assert_finalize_object (dialog);
-  demo_close (&demo);
+  rd_ui_test_close_dialog (dialog);
+  rd_ui_test_demo_close (&demo);
   g_assert_finalize_object (plan);
 }
 
@@ -651,26 +576,26 @@ test_window_demo_stale (void)
   GtkRevealer *notice;
 
   /* One run leaves the cache behind. */
-  demo_open (&first, 0);
-  g_assert_true (rd_ui_test_iterate_until (sync_done, &first, 10));
-  demo_close (&first);
+  rd_ui_test_demo_open (&first, demo_app, 0);
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &first, 10));
+  rd_ui_test_demo_close (&first);
 
   /* A slow tenant: the refresh takes a while. */
-  demo_open (&second, 300);
+  rd_ui_test_demo_open (&second, demo_app, 300);
   notice = GTK_REVEALER (
     rd_ui_test_template_child (second.window, RD_TYPE_WINDOW, "stale_revealer"));
   g_assert_true (rd_ui_test_iterate_until (board_filled, &second, 10));
-  g_assert_false (sync_done (&second));
+  g_assert_false (rd_ui_test_demo_synced (&second));
   g_assert_true (gtk_revealer_get_reveal_child (notice));
   g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (rd_ui_test_template_child (
                               second.window, RD_TYPE_WINDOW, "stale_label"))),
                             "Refreshing"));
 
-  g_assert_true (rd_ui_test_iterate_until (sync_done, &second, 10));
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &second, 10));
   g_assert_true (rd_ui_test_iterate_until (stale_notice_hidden, &second, 10));
   g_assert_true (board_filled (&second));
 
-  demo_close (&second);
+  rd_ui_test_demo_close (&second);
 }
 
 /* A plan left "sending" is never sent again: the admin is asked. */
@@ -685,32 +610,29 @@ test_window_demo_interrupted (void)
   RdBoard *board;
   RdPlan *plan;
 
-  demo_open (&first, 0);
-  g_assert_true (rd_ui_test_iterate_until (sync_done, &first, 10));
+  rd_ui_test_demo_open (&first, demo_app, 0);
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &first, 10));
   plan = open_ready_plan (&first);
   device_id = g_strdup (rd_plan_get_device_id (plan));
   g_assert_true (rd_board_transition_plan (rd_window_get_board (first.window), plan,
                                            RD_PLAN_STATE_SENDING, &error));
   g_assert_no_error (error);
-  demo_close (&first);
+  rd_ui_test_demo_close (&first);
 
-  demo_open (&second, 0);
-  g_assert_true (rd_ui_test_iterate_until (has_dialog, NULL, 10));
-  dialog = g_object_ref (rd_ui_test_find_dialog ());
+  rd_ui_test_demo_open (&second, demo_app, 0);
+  dialog = rd_ui_test_wait_dialog ();
   g_assert_nonnull (strstr (adw_message_dialog_get_heading (dialog), "Reach Intune"));
   g_assert_cmpstr (adw_message_dialog_get_close_response (dialog), ==, "later");
 
-  click (GTK_WIDGET (dialog), "It Was _Not Sent");
-  g_assert_true (rd_ui_test_iterate_until (no_dialog, NULL, 10));
+  rd_ui_test_answer_dialog (dialog, "It Was _Not Sent");
   board = rd_window_get_board (second.window);
   plan = rd_board_get_plan (board, rd_board_lookup_device (board, device_id));
   g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_FAILED);
   rd_ui_test_iterate (300);
   g_assert_cmpuint (wipes (&second), ==, 0);
 
-  gtk_window_destroy (GTK_WINDOW (dialog));
-  g_assert_finalize_object (dialog);
-  demo_close (&second);
+  rd_ui_test_close_dialog (dialog);
+  rd_ui_test_demo_close (&second);
 }
 
 /* A reimage plan's Run prepares a USB key: it opens the USB keys view for
@@ -727,8 +649,8 @@ test_window_demo_prepare_usb_key (void)
   RdDevice *device;
   RdPlan *plan;
 
-  demo_open (&demo, 0);
-  g_assert_true (rd_ui_test_iterate_until (sync_done, &demo, 10));
+  rd_ui_test_demo_open (&demo, demo_app, 0);
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &demo, 10));
   plan = open_ready_plan (&demo);
   board = rd_window_get_board (demo.window);
   device = rd_plan_get_device (plan);
@@ -765,27 +687,61 @@ test_window_demo_prepare_usb_key (void)
   g_assert_cmpuint (wipes (&demo), ==, 0);
   g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
 
-  demo_close (&demo);
+  rd_ui_test_demo_close (&demo);
+}
+
+static gboolean
+not_flushing (gpointer data)
+{
+  return !rd_application_get_flushing (data);
+}
+
+/* The sync writes its cache after it hands the inventory over: app.quit
+ * waits for that write, so the next start opens on this inventory. Runs
+ * last: the quit closes every window of the app. */
+static void
+test_window_demo_quit (void)
+{
+  Demo demo = { 0 };
+  g_autoptr(RdTenantSync) sync = NULL;
+  g_autoptr(GPtrArray) cached = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *bin = NULL;
+  guint n = 0;
+
+  rd_ui_test_demo_open (&demo, demo_app, 0);
+  sync = g_object_ref (rd_session_get_sync (demo.session));
+  path = rd_tenant_sync_dup_cache_path (sync);
+  /* Earlier tests' caches of the same tenant do not count. */
+  bin = _rd_inventory_cache_dup_binary_path (path);
+  g_unlink (path);
+  g_unlink (bin);
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &demo, 10));
+  for (RdLane lane = 0; lane < RD_N_LANES; lane++)
+    n += g_list_model_get_n_items (rd_board_get_lane (rd_window_get_board (demo.window), lane));
+  g_assert_cmpuint (n, ==, 39);
+
+  g_action_group_activate_action (G_ACTION_GROUP (demo_app), "quit", NULL);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (demo.window)));
+  g_assert_true (rd_application_get_flushing (demo_app));
+  g_assert_true (rd_ui_test_iterate_until (not_flushing, demo_app, 10));
+
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  cached = rd_tenant_sync_load_cache (sync, NULL);
+  g_assert_nonnull (cached);
+  g_assert_cmpuint (cached->len, ==, n);
+
+  g_clear_object (&sync);
+  rd_ui_test_demo_close (&demo);
 }
 
 int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *home = g_dir_make_tmp ("rd-test-window-XXXXXX", NULL);
-  g_autofree char *data = g_build_filename (home, "data", NULL);
-  g_autofree char *cache = g_build_filename (home, "cache", NULL);
   int status;
 
-  /* Plans, audit log and inventory cache in a folder of this test's own. */
-  g_setenv ("XDG_DATA_HOME", data, TRUE);
-  g_setenv ("XDG_CACHE_HOME", cache, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-
-  demo_app = rd_application_new ();
-  g_application_set_application_id (G_APPLICATION (demo_app),
-                                    "io.github.recoverydesk.WindowDemoTest");
-  g_assert_true (g_application_register (G_APPLICATION (demo_app), NULL, NULL));
+  demo_app = rd_ui_test_demo_app_new (&argc, &argv, "io.github.recoverydesk.WindowDemoTest");
 
   g_test_add_func ("/rd/window/lanes", test_window_lanes);
   g_test_add_func ("/rd/window/board", test_window_board);
@@ -796,6 +752,7 @@ main (int   argc,
   g_test_add_func ("/rd/window/demo/stale", test_window_demo_stale);
   g_test_add_func ("/rd/window/demo/interrupted", test_window_demo_interrupted);
   g_test_add_func ("/rd/window/demo/prepare-usb-key", test_window_demo_prepare_usb_key);
+  g_test_add_func ("/rd/window/demo/quit", test_window_demo_quit);
 
   status = g_test_run ();
 

@@ -21,6 +21,8 @@ struct _RdApplication
   AdwApplication parent_instance;
 
   RdBoard *board;
+  guint n_flushing; /* cache writes the app waits for before it exits */
+  gboolean quit_pending;
   gboolean demo;
   guint demo_devices; /* 0: the bundled demo data */
 };
@@ -66,7 +68,13 @@ on_quit_activated_cb (GSimpleAction *action,
   for (guint i = 0; i < windows->len; i++)
     gtk_window_close (windows->pdata[i]);
 
-  g_application_quit (G_APPLICATION (application));
+  /* A sync writes its cache after it hands the inventory over: closing a
+   * window starts waiting for that write, and the app quits when it ends,
+   * so that the next start opens on this inventory. */
+  if (RD_APPLICATION (application)->n_flushing > 0)
+    RD_APPLICATION (application)->quit_pending = TRUE;
+  else
+    g_application_quit (G_APPLICATION (application));
 }
 
 static void
@@ -234,4 +242,55 @@ rd_application_get_board (RdApplication *self)
   g_return_val_if_fail (RD_IS_APPLICATION (self), NULL);
 
   return self->board;
+}
+
+static void
+on_flush_cache_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(RdApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!rd_tenant_sync_flush_cache_finish (RD_TENANT_SYNC (source), result, &error))
+    g_warning ("Waiting for the inventory cache failed: %s", error->message);
+
+  g_application_release (G_APPLICATION (self));
+  if (--self->n_flushing == 0 && self->quit_pending)
+    {
+      self->quit_pending = FALSE;
+      g_application_quit (G_APPLICATION (self));
+    }
+}
+
+/**
+ * rd_application_flush_cache:
+ * @sync: a sync whose last inventory may still be on its way to the cache
+ *
+ * Keeps the application running until that inventory is in the cache (or
+ * its write failed), without blocking the main loop; app.quit waits too.
+ */
+void
+rd_application_flush_cache (RdApplication *self,
+                            RdTenantSync  *sync)
+{
+  g_return_if_fail (RD_IS_APPLICATION (self));
+  g_return_if_fail (RD_IS_TENANT_SYNC (sync));
+
+  self->n_flushing++;
+  g_application_hold (G_APPLICATION (self));
+  rd_tenant_sync_flush_cache_async (sync, NULL, on_flush_cache_cb, g_object_ref (self));
+}
+
+/**
+ * rd_application_get_flushing:
+ *
+ * Returns: whether the application waits for a cache write
+ */
+gboolean
+rd_application_get_flushing (RdApplication *self)
+{
+  g_return_val_if_fail (RD_IS_APPLICATION (self), FALSE);
+
+  return self->n_flushing > 0;
 }

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "rd-board.h"
+#include "rd-tenant-sync.h"
 
 G_BEGIN_DECLS
 
@@ -11,7 +12,10 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (RdApplication, rd_application, RD, APPLICATION, AdwApplication)
 
-RdApplication *rd_application_new       (void);
-RdBoard       *rd_application_get_board (RdApplication *self);
+RdApplication *rd_application_new         (void);
+RdBoard       *rd_application_get_board   (RdApplication *self);
+void           rd_application_flush_cache (RdApplication *self,
+                                           RdTenantSync  *sync);
+gboolean       rd_application_get_flushing (RdApplication *self);
 
 G_END_DECLS

@@ -10,10 +10,15 @@
 #include "rd-method.h"
 #include "rd-readiness.h"
 #include "rd-ui-utils.h"
+#include "rd-view-utils.h"
+
+#include <string.h>
 
 /* A device on the board: its name, model, user, how long since it checked
  * in, badges for what matters to a recovery, and in a plan lane the plan's
- * state. It is a drag source carrying the device (or, when it is part of a
+ * state and what its run came to: a spinner while the request is on its
+ * way, then the request-id Intune accepted, or the Graph error with its
+ * request-id to copy for a support case. It is a drag source carrying the device (or, when it is part of a
  * selection of several, the selected devices), and its menu is the keyboard
  * twin of the drag. Moves go to the window's "board.move-devices" action,
  * which calls rd_board_move_device() and offers an undo. */
@@ -35,6 +40,12 @@ struct _RdDeviceCard
   GtkLabel *compliance_badge;
   GtkLabel *wipe_badge;
   GtkLabel *sync_label;
+  GtkWidget *result_box;
+  GtkSpinner *spinner;
+  GtkLabel *result_label;
+  GtkWidget *request_box;
+  GtkLabel *request_label;
+  GtkWidget *copy_button;
   GtkMenuButton *menu_button;
 };
 
@@ -56,6 +67,74 @@ current_lane (RdDeviceCard *self)
   return self->plan != NULL ? rd_plan_get_lane (self->plan) : RD_LANE_INVENTORY;
 }
 
+/* Tooltips */
+
+/* In GTK 4.8 gtk_widget_set_tooltip_text() on a visible widget asks the
+ * display where the pointer is (a round trip to the X server), and binding
+ * a card set some eight of them: a quarter of the time a list view spends
+ * binding new cards; "tooltip-text" in the template cost three more round
+ * trips for every card built. The card's tooltips go through
+ * rd_view_set_tooltip(), and the sync label's text is made only when its
+ * tooltip shows. */
+
+static char *
+dup_sync_tooltip (RdDevice *device)
+{
+  GDateTime *last_sync = rd_device_get_last_sync (device);
+  g_autoptr(GDateTime) local = NULL;
+  g_autofree char *when = NULL;
+
+  if (last_sync == NULL)
+    return g_strdup (_("Has never checked in with Intune"));
+
+  local = g_date_time_to_local (last_sync);
+  when = g_date_time_format (local, "%c");
+  /* Translators: %s is a date and time. */
+  return g_strdup_printf (_("Last checked in with Intune on %s"), when);
+}
+
+/* The date is formatted only when the tooltip shows. */
+static gboolean
+on_sync_label_query_tooltip_cb (GtkWidget    *widget,
+                                int           x,
+                                int           y,
+                                gboolean      keyboard_mode,
+                                GtkTooltip   *tooltip,
+                                RdDeviceCard *self)
+{
+  g_autofree char *text = NULL;
+
+  if (self->device == NULL)
+    return FALSE;
+
+  text = dup_sync_tooltip (self->device);
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+/**
+ * rd_device_card_dup_tooltip:
+ * @widget: a label of @self's
+ *
+ * Returns: (transfer full) (nullable): the tooltip @widget shows, for tests
+ */
+char *
+rd_device_card_dup_tooltip (RdDeviceCard *self,
+                            GtkWidget    *widget)
+{
+  g_return_val_if_fail (RD_IS_DEVICE_CARD (self), NULL);
+  g_return_val_if_fail (GTK_IS_WIDGET (widget), NULL);
+
+  if (widget == GTK_WIDGET (self->sync_label))
+    return self->device != NULL ? dup_sync_tooltip (self->device) : NULL;
+  if (!gtk_widget_get_has_tooltip (widget))
+    return NULL;
+  if (rd_view_get_tooltip (widget) != NULL)
+    return g_strdup (rd_view_get_tooltip (widget));
+
+  return g_strdup (gtk_widget_get_tooltip_text (widget));
+}
+
 static void
 set_badge (GtkLabel   *badge,
            const char *label,
@@ -67,7 +146,7 @@ set_badge (GtkLabel   *badge,
     return;
 
   gtk_label_set_label (badge, label);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (badge), tooltip);
+  rd_view_set_tooltip (GTK_WIDGET (badge), tooltip);
   rd_ui_set_style (GTK_WIDGET (badge), style);
 }
 
@@ -164,10 +243,7 @@ static void
 update_sync (RdDeviceCard *self)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  g_autoptr(GDateTime) local = NULL;
   g_autofree char *age = NULL;
-  g_autofree char *when = NULL;
-  g_autofree char *tooltip = NULL;
   GDateTime *last_sync = rd_device_get_last_sync (self->device);
   gboolean stale;
 
@@ -177,17 +253,6 @@ update_sync (RdDeviceCard *self)
   stale = last_sync == NULL ||
           g_date_time_difference (now, last_sync) > RD_READINESS_STALE_DAYS * G_TIME_SPAN_DAY;
   rd_ui_set_style (GTK_WIDGET (self->sync_label), stale ? "warning" : "dim");
-
-  if (last_sync != NULL)
-    {
-      local = g_date_time_to_local (last_sync);
-      when = g_date_time_format (local, "%c");
-      /* Translators: %s is a date and time. */
-      tooltip = g_strdup_printf (_("Last checked in with Intune on %s"), when);
-    }
-  else
-    tooltip = g_strdup (_("Has never checked in with Intune"));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->sync_label), tooltip);
 }
 
 static void
@@ -213,13 +278,109 @@ update_device (RdDeviceCard *self)
   else
     details = g_strdup (user);
   gtk_label_set_label (self->details_label, details);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->details_label), details);
+  rd_view_set_tooltip (GTK_WIDGET (self->details_label), details);
 
   update_bitlocker (self);
   update_autopilot (self);
   update_compliance (self);
   gtk_widget_set_visible (GTK_WIDGET (self->wipe_badge), rd_device_has_wipe_pending (self->device));
   update_sync (self);
+}
+
+/* The request-id of the plan's latest request, when @message (if any)
+ * is about that request. */
+static const char *
+latest_request_id (RdPlan     *plan,
+                   const char *message)
+{
+  const char *const *ids = rd_plan_get_request_ids (plan);
+  guint n = ids != NULL ? g_strv_length ((char **) ids) : 0;
+
+  if (n == 0 || (message != NULL && strstr (message, ids[n - 1]) == NULL))
+    return NULL;
+
+  return ids[n - 1];
+}
+
+/* @message without its closing " (request-id …)", which the card shows
+ * on a line of its own. */
+static char *
+strip_request_id (const char *message,
+                  const char *request_id)
+{
+  g_autofree char *tail = g_strconcat (request_id, ")", NULL);
+  const char *open;
+
+  if (!g_str_has_suffix (message, tail))
+    return g_strdup (message);
+
+  open = g_strrstr_len (message, strlen (message) - strlen (tail), " (");
+  if (open == NULL || open == message)
+    return g_strdup (message);
+
+  return g_strndup (message, open - message);
+}
+
+static void
+update_result (RdDeviceCard *self)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *request_text = NULL;
+  const char *request_id = NULL;
+  const char *style = "dim";
+  gboolean busy = FALSE;
+
+  switch (self->plan != NULL ? rd_plan_get_state (self->plan) : RD_PLAN_STATE_DRAFT)
+    {
+    case RD_PLAN_STATE_SENDING:
+      busy = TRUE;
+      text = g_strdup (_("Sending to Intune…"));
+      break;
+    case RD_PLAN_STATE_FAILED:
+      if (rd_plan_get_last_error (self->plan) != NULL)
+        {
+          const char *message = rd_plan_get_last_error (self->plan);
+
+          request_id = latest_request_id (self->plan, message);
+          text = request_id != NULL ? strip_request_id (message, request_id) : g_strdup (message);
+          style = "error";
+        }
+      break;
+    case RD_PLAN_STATE_SENT:
+    case RD_PLAN_STATE_PENDING:
+    case RD_PLAN_STATE_DONE:
+      request_id = latest_request_id (self->plan, NULL);
+      if (request_id != NULL)
+        text = g_strdup (_("Accepted by Intune"));
+      break;
+    case RD_PLAN_STATE_USB_PREPARED:
+    case RD_PLAN_STATE_AWAITING_RE_ENROLLMENT:
+      if (rd_plan_get_usb_image_name (self->plan) != NULL)
+        /* Translators: %s is the name of the image written to the USB key. */
+        text = g_strdup_printf (_("USB key: %s"), rd_plan_get_usb_image_name (self->plan));
+      break;
+    case RD_PLAN_STATE_DRAFT:
+    case RD_PLAN_STATE_READY:
+    case RD_PLAN_STATE_BLOCKED:
+    case RD_PLAN_STATE_CANCELLED:
+    default:
+      break;
+    }
+
+  gtk_widget_set_visible (self->result_box, text != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
+  gtk_spinner_set_spinning (self->spinner, busy);
+  gtk_label_set_label (self->result_label, text != NULL ? text : "");
+  rd_view_set_tooltip (GTK_WIDGET (self->result_label), text);
+  rd_ui_set_style (GTK_WIDGET (self->result_label), style);
+
+  if (request_id != NULL)
+    /* Translators: %s is the request-id Microsoft Graph gave a request. */
+    request_text = g_strdup_printf (_("request-id %s"), request_id);
+  gtk_widget_set_visible (self->request_box, request_id != NULL);
+  gtk_label_set_label (self->request_label, request_text != NULL ? request_text : "");
+  rd_view_set_tooltip (GTK_WIDGET (self->request_label), request_text);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "card.copy-request-id", request_id != NULL);
 }
 
 static void
@@ -239,6 +400,8 @@ update_plan (RdDeviceCard *self)
   /* A sent action cannot be taken back, so its card offers no move. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "card.move-to-lane", movable);
   gtk_widget_set_visible (GTK_WIDGET (self->menu_button), movable);
+
+  update_result (self);
 }
 
 /* The menu is built when it opens, so that binding a card while scrolling
@@ -266,6 +429,18 @@ create_menu_popup_cb (GtkMenuButton *menu_button,
     }
   g_menu_append_submenu (menu, _("_Move To"), G_MENU_MODEL (lanes));
 
+  /* A reimage is done by hand: its way on is a USB key. */
+  if (self->plan != NULL && self->device != NULL &&
+      rd_method_is_reimage (rd_plan_get_method (self->plan)) &&
+      rd_plan_get_state (self->plan) == RD_PLAN_STATE_READY)
+    {
+      g_autoptr(GMenuItem) item = g_menu_item_new (_("_Prepare USB Key…"), NULL);
+
+      g_menu_item_set_action_and_target (item, "win.prepare-usb-key", "s",
+                                         rd_device_get_id (self->device));
+      g_menu_append_item (menu, item);
+    }
+
   gtk_menu_button_set_menu_model (menu_button, G_MENU_MODEL (menu));
 }
 
@@ -286,6 +461,26 @@ move_to_lane_action (GtkWidget  *widget,
 
   ids[0] = rd_device_get_id (self->device);
   gtk_widget_activate_action (widget, "board.move-devices", "(^ass)", ids, lane_nick);
+}
+
+static void
+copy_request_id_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  RdDeviceCard *self = RD_DEVICE_CARD (widget);
+  const char *request_id = NULL;
+
+  if (self->plan == NULL)
+    return;
+
+  if (rd_plan_get_state (self->plan) == RD_PLAN_STATE_FAILED)
+    request_id = latest_request_id (self->plan, rd_plan_get_last_error (self->plan));
+  else
+    request_id = latest_request_id (self->plan, NULL);
+
+  if (request_id != NULL)
+    gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), request_id);
 }
 
 /* Callbacks */
@@ -459,6 +654,8 @@ rd_device_card_class_init (RdDeviceCardClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_install_action (widget_class, "card.move-to-lane", "s", move_to_lane_action);
+  gtk_widget_class_install_action (widget_class, "card.copy-request-id", NULL,
+                                   copy_request_id_action);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "devicecard");
@@ -472,6 +669,12 @@ rd_device_card_class_init (RdDeviceCardClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RdDeviceCard, compliance_badge);
   gtk_widget_class_bind_template_child (widget_class, RdDeviceCard, wipe_badge);
   gtk_widget_class_bind_template_child (widget_class, RdDeviceCard, sync_label);
+  gtk_widget_class_bind_template_child (widget_class, RdDeviceCard, result_box);
+  gtk_widget_class_bind_template_child (widget_class, RdDeviceCard, spinner);
+  gtk_widget_class_bind_template_child (widget_class, RdDeviceCard, result_label);
+  gtk_widget_class_bind_template_child (widget_class, RdDeviceCard, request_box);
+  gtk_widget_class_bind_template_child (widget_class, RdDeviceCard, request_label);
+  gtk_widget_class_bind_template_child (widget_class, RdDeviceCard, copy_button);
   gtk_widget_class_bind_template_child (widget_class, RdDeviceCard, menu_button);
   gtk_widget_class_bind_template_callback (widget_class, on_drag_source_prepare_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_drag_source_drag_begin_cb);
@@ -483,6 +686,14 @@ static void
 rd_device_card_init (RdDeviceCard *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  rd_view_set_tooltip (GTK_WIDGET (self->wipe_badge),
+                       _("Intune already has a wipe pending for this device: no other action is "
+                         "sent until it is done"));
+  rd_view_set_tooltip (self->copy_button, _("Copy Request ID"));
+  rd_view_set_tooltip (GTK_WIDGET (self->menu_button), _("Device Menu"));
+  g_signal_connect (self->sync_label, "query-tooltip",
+                    G_CALLBACK (on_sync_label_query_tooltip_cb), self);
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self->sync_label), TRUE);
   gtk_menu_button_set_create_popup_func (self->menu_button, create_menu_popup_cb, self, NULL);
   update_plan (self);
 }
@@ -549,8 +760,12 @@ rd_device_card_set_plan (RdDeviceCard *self,
     g_signal_handlers_disconnect_by_func (self->plan, on_plan_notify_state_cb, self);
   g_set_object (&self->plan, plan);
   if (self->plan != NULL)
-    g_signal_connect_object (self->plan, "notify::state", G_CALLBACK (on_plan_notify_state_cb),
-                             self, G_CONNECT_SWAPPED);
+    {
+      g_signal_connect_object (self->plan, "notify::state", G_CALLBACK (on_plan_notify_state_cb),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (self->plan, "notify::last-error",
+                               G_CALLBACK (on_plan_notify_state_cb), self, G_CONNECT_SWAPPED);
+    }
 
   update_plan (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PLAN]);

@@ -19,5 +19,7 @@ void       rd_device_card_set_device (RdDeviceCard *self,
 RdPlan    *rd_device_card_get_plan   (RdDeviceCard *self);
 void       rd_device_card_set_plan   (RdDeviceCard *self,
                                       RdPlan       *plan);
+char      *rd_device_card_dup_tooltip (RdDeviceCard *self,
+                                       GtkWidget    *widget);
 
 G_END_DECLS

@@ -6,18 +6,21 @@
 #include <glib/gi18n.h>
 
 #include "rd-device-card.h"
+#include "rd-device-query-model.h"
 #include "rd-lane-view.h"
 #include "rd-method.h"
 #include "rd-readiness.h"
+#include "rd-run-ready-button.h"
 
 /* One lane of the board: its title, how many devices it holds, and the
  * devices as cards, or an empty state that says what the lane is for.
  *
- * The pipeline is the board's lane → GtkSortListModel → GtkFilterListModel
- * → GtkMultiSelection. Sorting comes first so that a keystroke in the search
- * only filters: the sorter's collation keys are computed once per device,
- * not once per search. Only the Devices lane sorts and filters; the plan
- * lanes keep the board's order.
+ * The pipeline is the board's lane → RdDeviceQueryModel → GtkMultiSelection.
+ * The query model sorts and filters a long lane on a worker and swaps the
+ * result in with one "items-changed", so that a keystroke in the search of
+ * 100,000 devices costs the main thread little more than the rows it shows;
+ * the sort keys are the devices' own, made where the devices are made.
+ * Only the Devices lane sorts; the plan lanes keep the board's order.
  *
  * A lane is a drop target for one device or a list of them. Drops, the
  * cards' menus and the Ctrl+1/2/3 shortcuts all activate the window's
@@ -31,27 +34,22 @@ struct _RdLaneView
   RdLane lane;
   GListModel *model;
 
-  GtkSortListModel *sort_model;
-  GtkFilterListModel *filter_model;
+  RdDeviceQueryModel *query;
   GtkMultiSelection *selection;
-  GtkCustomFilter *filter;
-  GtkSorter *name_sorter;
-  GtkSorter *sync_sorter;
   RdDevice *selected_device;
 
-  /* Filter criteria, read by filter_device () for every device. */
+  /* Filter criteria, handed to the query model. */
   char *search;
-  char *folded_search;
   char **words;
   gboolean only_noncompliant;
   gboolean only_unencrypted;
   gboolean only_without_autopilot;
   gboolean only_stale;
-  GDateTime *stale_before;
   char *sort_by;
 
   GtkLabel *title_label;
   GtkLabel *count_label;
+  RdRunReadyButton *run_ready_button;
   GtkMenuButton *filter_button;
   GtkStack *stack;
   AdwStatusPage *empty_page;
@@ -81,7 +79,7 @@ static void
 update_count (RdLaneView *self)
 {
   guint total = self->model != NULL ? g_list_model_get_n_items (self->model) : 0;
-  guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->filter_model));
+  guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->query));
   g_autofree char *count = NULL;
 
   if (shown != total)
@@ -91,6 +89,9 @@ update_count (RdLaneView *self)
     count = g_strdup_printf ("%u", total);
   gtk_label_set_label (self->count_label, count);
 
+  /* While the query model works, the last result stays up. */
+  if (rd_device_query_model_get_pending (self->query) && shown == 0)
+    return;
   if (total == 0)
     gtk_stack_set_visible_child_name (self->stack, "empty");
   else if (shown == 0)
@@ -119,6 +120,8 @@ update_lane_texts (RdLaneView *self)
 
   gtk_label_set_label (self->title_label, rd_lane_get_title (self->lane));
   gtk_widget_set_visible (GTK_WIDGET (self->filter_button), self->lane == RD_LANE_INVENTORY);
+  gtk_widget_set_visible (GTK_WIDGET (self->run_ready_button), self->lane != RD_LANE_INVENTORY);
+  rd_run_ready_button_set_lane (self->run_ready_button, self->lane);
 
   switch (self->lane)
     {
@@ -147,86 +150,48 @@ update_lane_texts (RdLaneView *self)
 static void
 update_sorter (RdLaneView *self)
 {
-  GtkSorter *sorter = NULL;
+  RdDeviceSort sort = RD_DEVICE_SORT_NONE;
 
   if (self->lane == RD_LANE_INVENTORY)
-    sorter = g_strcmp0 (self->sort_by, "last-sync") == 0 ? self->sync_sorter : self->name_sorter;
+    sort = g_strcmp0 (self->sort_by, "last-sync") == 0 ? RD_DEVICE_SORT_LAST_SYNC
+                                                         : RD_DEVICE_SORT_NAME;
 
-  gtk_sort_list_model_set_sorter (self->sort_model, sorter);
+  rd_device_query_model_set_sort (self->query, sort);
 }
 
 static void
 rebind (RdLaneView *self)
 {
   self->model = self->board != NULL ? rd_board_get_lane (self->board, self->lane) : NULL;
-  gtk_sort_list_model_set_model (self->sort_model, self->model);
+  rd_device_query_model_set_model (self->query, self->model);
   update_count (self);
 }
 
-/* Filtering. This runs for each of up to 100,000 devices on every
- * keystroke, so it allocates nothing: the query is split and case-folded
- * once, and the devices cache their folded search text. */
-
-static gboolean
-is_noncompliant (RdCompliance compliance)
-{
-  return compliance == RD_COMPLIANCE_NONCOMPLIANT || compliance == RD_COMPLIANCE_IN_GRACE_PERIOD ||
-         compliance == RD_COMPLIANCE_CONFLICT || compliance == RD_COMPLIANCE_ERROR;
-}
-
-static gboolean
-filter_device (gpointer item,
-               gpointer user_data)
-{
-  RdLaneView *self = user_data;
-  RdDevice *device = item;
-
-  /* "Unknown" is not "no": the quick filters show only what Intune said. */
-  if (self->only_noncompliant && !is_noncompliant (rd_device_get_compliance (device)))
-    return FALSE;
-  if (self->only_unencrypted && rd_device_get_encrypted (device) != RD_TRISTATE_NO)
-    return FALSE;
-  if (self->only_without_autopilot && rd_device_get_autopilot (device) != RD_TRISTATE_NO)
-    return FALSE;
-  if (self->only_stale)
-    {
-      GDateTime *last_sync = rd_device_get_last_sync (device);
-
-      if (last_sync != NULL && g_date_time_compare (last_sync, self->stale_before) >= 0)
-        return FALSE;
-    }
-
-  return rd_device_matches (device, (const char *const *) self->words);
-}
-
-static int
-compare_last_sync (gconstpointer a,
-                   gconstpointer b,
-                   gpointer      user_data)
-{
-  GDateTime *sync_a = rd_device_get_last_sync ((RdDevice *) a);
-  GDateTime *sync_b = rd_device_get_last_sync ((RdDevice *) b);
-
-  /* Most recent first; devices that never checked in last. */
-  if (sync_a == NULL || sync_b == NULL)
-    return (sync_a == NULL) - (sync_b == NULL);
-
-  return g_date_time_compare (sync_b, sync_a);
-}
+/* Filtering: the query is split and case-folded once; the query model
+ * matches it against the devices' folded search text. */
 
 static void
-refilter (RdLaneView     *self,
-          GtkFilterChange change)
+refilter (RdLaneView *self)
 {
-  g_clear_pointer (&self->stale_before, g_date_time_unref);
+  g_autoptr(GDateTime) stale_before = NULL;
+  RdDeviceQuickFilters filters = RD_DEVICE_QUICK_FILTER_NONE;
+
+  if (self->only_noncompliant)
+    filters |= RD_DEVICE_QUICK_FILTER_NONCOMPLIANT;
+  if (self->only_unencrypted)
+    filters |= RD_DEVICE_QUICK_FILTER_UNENCRYPTED;
+  if (self->only_without_autopilot)
+    filters |= RD_DEVICE_QUICK_FILTER_WITHOUT_AUTOPILOT;
   if (self->only_stale)
     {
       g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
 
-      self->stale_before = g_date_time_add_days (now, -RD_READINESS_STALE_DAYS);
+      filters |= RD_DEVICE_QUICK_FILTER_STALE;
+      stale_before = g_date_time_add_days (now, -RD_READINESS_STALE_DAYS);
     }
 
-  gtk_filter_changed (GTK_FILTER (self->filter), change);
+  rd_device_query_model_set_filter (self->query, (const char *const *) self->words, filters,
+                                    stale_before);
   if (self->only_noncompliant || self->only_unencrypted || self->only_without_autopilot ||
       self->only_stale)
     gtk_widget_add_css_class (GTK_WIDGET (self->filter_button), "filtering");
@@ -244,7 +209,7 @@ set_quick_filter (RdLaneView *self,
     return;
 
   *field = value;
-  refilter (self, value ? GTK_FILTER_CHANGE_MORE_STRICT : GTK_FILTER_CHANGE_LESS_STRICT);
+  refilter (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
@@ -429,14 +394,8 @@ rd_lane_view_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), RD_TYPE_LANE_VIEW);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
-  if (self->filter != NULL)
-    gtk_custom_filter_set_filter_func (self->filter, NULL, NULL, NULL);
   g_clear_object (&self->selection);
-  g_clear_object (&self->filter_model);
-  g_clear_object (&self->sort_model);
-  g_clear_object (&self->filter);
-  g_clear_object (&self->name_sorter);
-  g_clear_object (&self->sync_sorter);
+  g_clear_object (&self->query);
   g_clear_object (&self->selected_device);
   g_clear_object (&self->board);
   self->model = NULL;
@@ -450,10 +409,8 @@ rd_lane_view_finalize (GObject *object)
   RdLaneView *self = (RdLaneView *) object;
 
   g_free (self->search);
-  g_free (self->folded_search);
   g_strfreev (self->words);
   g_free (self->sort_by);
-  g_clear_pointer (&self->stale_before, g_date_time_unref);
 
   G_OBJECT_CLASS (rd_lane_view_parent_class)->finalize (object);
 }
@@ -580,6 +537,7 @@ rd_lane_view_class_init (RdLaneViewClass *klass)
 
   g_type_ensure (RD_TYPE_DEVICE);
   g_type_ensure (RD_TYPE_DEVICE_CARD);
+  g_type_ensure (RD_TYPE_RUN_READY_BUTTON);
 
   gtk_widget_class_install_property_action (widget_class, "lane.only-noncompliant",
                                             "only-noncompliant");
@@ -605,6 +563,7 @@ rd_lane_view_class_init (RdLaneViewClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rd-lane-view.ui");
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, title_label);
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, count_label);
+  gtk_widget_class_bind_template_child (widget_class, RdLaneView, run_ready_button);
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, filter_button);
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, stack);
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, empty_page);
@@ -625,16 +584,11 @@ rd_lane_view_init (RdLaneView *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->name_sorter =
-    GTK_SORTER (gtk_string_sorter_new (gtk_property_expression_new (RD_TYPE_DEVICE, NULL, "name")));
-  self->sync_sorter = GTK_SORTER (gtk_custom_sorter_new (compare_last_sync, NULL, NULL));
-  self->filter = gtk_custom_filter_new (filter_device, self, NULL);
-
-  self->sort_model = gtk_sort_list_model_new (NULL, NULL);
-  self->filter_model = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->sort_model)),
-                                                  g_object_ref (GTK_FILTER (self->filter)));
-  self->selection = gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->filter_model)));
-  g_signal_connect_object (self->filter_model, "items-changed",
+  self->query = rd_device_query_model_new ();
+  self->selection = gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->query)));
+  g_signal_connect_object (self->query, "items-changed",
+                           G_CALLBACK (on_filter_model_items_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->query, "notify::pending",
                            G_CALLBACK (on_filter_model_items_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->selection, "selection-changed",
                            G_CALLBACK (on_selection_changed_cb), self, G_CONNECT_SWAPPED);
@@ -672,6 +626,7 @@ rd_lane_view_set_board (RdLaneView *self,
   if (!g_set_object (&self->board, board))
     return;
 
+  rd_run_ready_button_set_board (self->run_ready_button, board);
   rebind (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BOARD]);
 }
@@ -767,7 +722,6 @@ rd_lane_view_set_search (RdLaneView *self,
 {
   g_autofree char *folded = NULL;
   g_auto(GStrv) words = NULL;
-  GtkFilterChange change;
   guint n = 0;
 
   g_return_if_fail (RD_IS_LANE_VIEW (self));
@@ -776,12 +730,6 @@ rd_lane_view_set_search (RdLaneView *self,
     return;
 
   folded = g_utf8_casefold (search != NULL ? search : "", -1);
-  if (self->folded_search == NULL || g_str_has_prefix (folded, self->folded_search))
-    change = GTK_FILTER_CHANGE_MORE_STRICT;
-  else if (g_str_has_prefix (self->folded_search, folded))
-    change = GTK_FILTER_CHANGE_LESS_STRICT;
-  else
-    change = GTK_FILTER_CHANGE_DIFFERENT;
 
   words = g_strsplit_set (folded, " \t\n", -1);
   for (guint i = 0; words[i] != NULL; i++)
@@ -795,11 +743,9 @@ rd_lane_view_set_search (RdLaneView *self,
 
   g_free (self->search);
   self->search = g_strdup (search);
-  g_free (self->folded_search);
-  self->folded_search = g_steal_pointer (&folded);
   g_strfreev (self->words);
   self->words = g_steal_pointer (&words);
 
-  refilter (self, change);
+  refilter (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEARCH]);
 }

@@ -222,6 +222,13 @@ update_run (RdPlanPane *self,
   else
     can_run = TRUE;
 
+  /* A failed send can be tried again; what Graph said stays in view,
+   * request-id included, for the admin to copy into a support case. */
+  if (can_run && rd_plan_get_state (self->plan) == RD_PLAN_STATE_FAILED &&
+      rd_plan_get_last_error (self->plan) != NULL)
+    /* Translators: %s is the error Microsoft Graph gave, with its request-id. */
+    reason = g_strdup_printf (_("The last attempt failed: %s"), rd_plan_get_last_error (self->plan));
+
   gtk_label_set_label (self->reason_label, reason != NULL ? reason : "");
   gtk_widget_set_visible (self->reason_box, reason != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "pane.run", can_run);

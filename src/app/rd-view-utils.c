@@ -12,6 +12,75 @@
  * selection over their column view, and exporting what they show as CSV
  * through a file chooser, with a toast that says how it went. */
 
+/* Tooltips */
+
+/* In GTK 4.8 gtk_widget_set_tooltip_text() on a visible widget asks the
+ * display where the pointer is, a round trip to the X server, at every
+ * call: too slow for rows bound by the hundred. rd_view_set_tooltip()
+ * keeps the text on the widget and hands it over in ::query-tooltip, when
+ * a tooltip is about to show. */
+
+static GQuark
+tooltip_quark (void)
+{
+  static GQuark quark;
+
+  if (quark == 0)
+    quark = g_quark_from_static_string ("rd-view-tooltip");
+
+  return quark;
+}
+
+static gboolean
+on_query_tooltip_cb (GtkWidget  *widget,
+                     int         x,
+                     int         y,
+                     gboolean    keyboard_mode,
+                     GtkTooltip *tooltip,
+                     gpointer    user_data)
+{
+  const char *text = rd_view_get_tooltip (widget);
+
+  if (text == NULL)
+    return FALSE;
+
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+/**
+ * rd_view_set_tooltip:
+ * @text: (nullable): the tooltip, or %NULL (or "") for none
+ *
+ * Like gtk_widget_set_tooltip_text(), without asking the display anything.
+ */
+void
+rd_view_set_tooltip (GtkWidget  *widget,
+                     const char *text)
+{
+  if (text != NULL && *text == '\0')
+    text = NULL;
+  if (g_strcmp0 (rd_view_get_tooltip (widget), text) == 0)
+    return;
+
+  if (g_signal_handler_find (widget, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_query_tooltip_cb,
+                             NULL) == 0)
+    g_signal_connect (widget, "query-tooltip", G_CALLBACK (on_query_tooltip_cb), NULL);
+  g_object_set_qdata_full (G_OBJECT (widget), tooltip_quark (), g_strdup (text), g_free);
+  gtk_widget_set_has_tooltip (widget, text != NULL);
+}
+
+/**
+ * rd_view_get_tooltip:
+ *
+ * Returns: (nullable): the tooltip rd_view_set_tooltip() gave @widget
+ */
+const char *
+rd_view_get_tooltip (GtkWidget *widget)
+{
+  return g_object_get_qdata (G_OBJECT (widget), tooltip_quark ());
+}
+
 /* Cells */
 
 void
@@ -23,7 +92,7 @@ rd_view_set_cell (GtkLabel   *label,
   const char *classes[] = { style, NULL };
 
   gtk_label_set_label (label, text);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (label), tooltip);
+  rd_view_set_tooltip (GTK_WIDGET (label), tooltip);
   gtk_widget_set_css_classes (GTK_WIDGET (label), classes);
 }
 
@@ -36,7 +105,7 @@ rd_view_set_badge (GtkLabel   *label,
   const char *classes[] = { "badge", style, NULL };
 
   gtk_label_set_label (label, text);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (label), tooltip);
+  rd_view_set_tooltip (GTK_WIDGET (label), tooltip);
   gtk_widget_set_css_classes (GTK_WIDGET (label), classes);
 }
 

@@ -5,6 +5,9 @@
 
 G_BEGIN_DECLS
 
+void                  rd_view_set_tooltip       (GtkWidget                *widget,
+                                                 const char               *text);
+const char           *rd_view_get_tooltip       (GtkWidget                *widget);
 void                  rd_view_set_cell          (GtkLabel                 *label,
                                                  const char               *text,
                                                  const char               *tooltip,

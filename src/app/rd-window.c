@@ -23,7 +23,10 @@
  * shortcut, arrives here as "board.move-devices" and goes through
  * rd_board_move_device(); each one offers an Undo that moves the devices
  * back the same way. Running a plan asks for confirmation in an
- * AdwMessageDialog and then emits ::run-plan-confirmed.
+ * AdwMessageDialog and then emits ::run-plan-confirmed. A lane's "Run all
+ * ready" asks once for all of the lane's ready plans, listing them, then
+ * emits ::run-plan-confirmed for each in turn, the next only when the one
+ * before has its answer, and sums the outcomes up in one toast.
  *
  * With an RdSession the window is the app: it restores the sign-in or
  * shows the sign-in page, opens the tenant's board, shows the cached
@@ -31,6 +34,26 @@
  * confirmed plan through RdDeviceActions, following it to the end. Plans
  * left "sending" by a crash are never sent again: the admin says which way
  * they went. */
+
+/* A lane's ready plans on their way, one at a time. */
+typedef struct
+{
+  GPtrArray *plans; /* RdPlan, in the lane's order */
+  guint next;
+  RdPlan *current;  /* the plan whose confirmation is out, if any */
+  gboolean started; /* whether the current plan's request was started here */
+  guint n_sent;
+  guint n_unknown;
+  GPtrArray *failed; /* RdPlan: refused, or Graph said no */
+} LaneRun;
+
+static void
+lane_run_free (LaneRun *run)
+{
+  g_ptr_array_unref (run->plans);
+  g_ptr_array_unref (run->failed);
+  g_free (run);
+}
 
 struct _RdWindow
 {
@@ -41,11 +64,13 @@ struct _RdWindow
   AdwToast *move_toast;             /* weak */
   AdwMessageDialog *run_dialog;     /* weak */
   RdLaneView *pane_lane;
+  LaneRun *lane_run;
 
   RdSession *session;
   GCancellable *cancellable;      /* the session's work: sign-in, cache, runs */
   GCancellable *sync_cancellable; /* the refresh under way, if any */
   RdTenantSync *sync;             /* whose progress the refresh button shows */
+  RdApplication *application;     /* weak; waits for the sync's cache write */
   gboolean checked_interrupted;
   GQueue interrupted;             /* RdPlans waiting for the admin's answer */
   AdwMessageDialog *interrupted_dialog; /* weak */
@@ -72,8 +97,11 @@ struct _RdWindow
   GtkSpinner *loading_spinner;
   RdSignInPage *sign_in_page;
   AdwViewStack *view_stack;
-  RdBitlockerView *bitlocker_view;
-  RdActivityView *activity_view;
+  AdwBin *bitlocker_page;
+  AdwBin *activity_page;
+  RdBitlockerView *bitlocker_view; /* NULL until its page first shows */
+  RdActivityView *activity_view;   /* NULL until its page first shows */
+  RdAuditLog *audit_log;           /* for the activity view */
   RdUsbKeysView *usb_keys_view;
   AdwFlap *flap;
   RdLaneView *inventory_lane;
@@ -96,7 +124,7 @@ static guint signals[N_SIGNALS];
 static void
 reload_activity (RdWindow *self)
 {
-  if (rd_activity_view_get_audit_log (self->activity_view) != NULL)
+  if (self->activity_view != NULL && rd_activity_view_get_audit_log (self->activity_view) != NULL)
     rd_activity_view_reload (self->activity_view);
 }
 
@@ -395,8 +423,192 @@ on_run_plan_activated_cb (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* Running a lane's ready plans */
+
+static void run_next_in_lane (RdWindow *self);
+
+/* The devices the confirmation names: name, serial and method of each. */
+static GtkWidget *
+new_plan_list (GPtrArray *plans)
+{
+  GtkWidget *list = gtk_list_box_new ();
+  GtkWidget *scrolled = gtk_scrolled_window_new ();
+
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (list, "boxed-list");
+  gtk_widget_add_css_class (list, "run-ready-list");
+  for (guint i = 0; i < plans->len; i++)
+    {
+      RdPlan *plan = g_ptr_array_index (plans, i);
+      const char *serial = rd_plan_get_device_serial (plan);
+      g_autofree char *subtitle = NULL;
+      GtkWidget *row = adw_action_row_new ();
+
+      /* Translators: a device's serial number, then the method of its plan. */
+      subtitle = g_strdup_printf (_("Serial %s · %s"),
+                                  serial != NULL && *serial != '\0' ? serial : _("unknown"),
+                                  rd_method_get_title (rd_plan_get_method (plan)));
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), rd_plan_get_device_name (plan));
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      gtk_list_box_append (GTK_LIST_BOX (list), row);
+    }
+
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_NEVER,
+                                  GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scrolled), TRUE);
+  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scrolled), 280);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), list);
+
+  return scrolled;
+}
+
+static void
+on_run_ready_dialog_response_cb (AdwMessageDialog *dialog,
+                                 const char       *response,
+                                 RdWindow         *self)
+{
+  GPtrArray *plans = g_object_get_data (G_OBJECT (dialog), "rd-plans");
+  LaneRun *run;
+
+  if (g_strcmp0 (response, "run") != 0 || self->lane_run != NULL)
+    return;
+
+  run = g_new0 (LaneRun, 1);
+  run->plans = g_ptr_array_ref (plans);
+  run->failed = g_ptr_array_new_with_free_func (g_object_unref);
+  self->lane_run = run;
+  run_next_in_lane (self);
+}
+
+static void
+run_ready_action (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  RdWindow *self = RD_WINDOW (user_data);
+  g_autoptr(GPtrArray) plans = NULL;
+  g_autoptr(GString) body = NULL;
+  g_autofree char *heading = NULL;
+  g_autofree char *confirm_label = NULL;
+  RdMethod method = RD_METHOD_WIPE_RETAIN;
+  gboolean one_method = TRUE;
+  GtkWidget *dialog;
+  RdLane lane;
+  guint n;
+
+  if (self->board == NULL || !rd_lane_from_string (g_variant_get_string (parameter, NULL), &lane) ||
+      lane == RD_LANE_INVENTORY)
+    return;
+
+  /* One confirmation at a time, so one click cannot become two runs. */
+  if (self->run_dialog != NULL)
+    {
+      gtk_window_present (GTK_WINDOW (self->run_dialog));
+      return;
+    }
+
+  if (self->lane_run != NULL)
+    {
+      show_error (self, _("Recovery Desk is still sending the plans you ran. Wait until they "
+                          "are all sent, then run the lane again."));
+      return;
+    }
+
+  plans = rd_board_dup_ready_plans (self->board, lane);
+  n = plans->len;
+  if (n == 0)
+    {
+      /* Translators: %s is a lane, such as "Break and Fix". */
+      g_autofree char *message = g_strdup_printf (_("No plan in %s is ready to run. Open a plan "
+                                                    "to see what blocks it."),
+                                                  rd_lane_get_title (lane));
+
+      show_error (self, message);
+      return;
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      RdMethod plan_method = rd_plan_get_method (g_ptr_array_index (plans, i));
+
+      if (i == 0)
+        method = plan_method;
+      else if (plan_method != method)
+        one_method = FALSE;
+    }
+
+  if (one_method && method == RD_METHOD_WIPE_RETAIN)
+    {
+      heading = g_strdup_printf (ngettext ("Wipe %u Device?", "Wipe %u Devices?", n), n);
+      confirm_label = g_strdup_printf (ngettext ("_Wipe %u Device", "_Wipe %u Devices", n), n);
+    }
+  else if (one_method && method == RD_METHOD_AUTOPILOT_RESET)
+    {
+      heading = g_strdup_printf (ngettext ("Reset %u Device with Autopilot Reset?",
+                                           "Reset %u Devices with Autopilot Reset?", n),
+                                 n);
+      confirm_label = g_strdup_printf (ngettext ("_Reset %u Device", "_Reset %u Devices", n), n);
+    }
+  else
+    {
+      heading = g_strdup_printf (ngettext ("Run %u Plan?", "Run %u Plans?", n), n);
+      confirm_label = g_strdup_printf (ngettext ("_Run %u Plan", "_Run %u Plans", n), n);
+    }
+
+  /* What each method loses, once per method in the list. */
+  body = g_string_new (NULL);
+  for (RdMethod m = RD_METHOD_WIPE_RETAIN; m <= RD_METHOD_AUTOPILOT_RESET; m++)
+    {
+      g_auto(GStrv) lost = NULL;
+      gboolean used = FALSE;
+
+      for (guint i = 0; !used && i < n; i++)
+        used = rd_plan_get_method (g_ptr_array_index (plans, i)) == m;
+      if (!used)
+        continue;
+
+      if (body->len > 0)
+        g_string_append (body, "\n\n");
+      if (one_method)
+        g_string_append (body, ngettext ("The device loses:", "Each device loses:", n));
+      else
+        /* Translators: %s is a method, such as "Autopilot Reset". */
+        g_string_append_printf (body, _("Each device run with %s loses:"), rd_method_get_title (m));
+      g_string_append_c (body, '\n');
+      lost = rd_method_dup_lost (m);
+      for (guint i = 0; lost[i] != NULL; i++)
+        g_string_append_printf (body, "\n• %s", lost[i]);
+    }
+  g_string_append (body, "\n\n");
+  g_string_append (body, ngettext ("This cannot be undone.",
+                                   "The devices are sent one after the other. This cannot be "
+                                   "undone.",
+                                   n));
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body->str);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), new_plan_list (plans));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "run", confirm_label,
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "run",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  gtk_window_set_destroy_with_parent (GTK_WINDOW (dialog), TRUE);
+  g_object_set_data_full (G_OBJECT (dialog), "rd-plans", g_steal_pointer (&plans),
+                          (GDestroyNotify) g_ptr_array_unref);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_run_ready_dialog_response_cb), self,
+                           0);
+
+  g_set_weak_pointer (&self->run_dialog, ADW_MESSAGE_DIALOG (dialog));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static const GActionEntry win_actions[] = {
   { "run-plan", on_run_plan_activated_cb, "s" },
+  { "run-ready", run_ready_action, "s" },
 };
 
 /* Notices */
@@ -672,7 +884,8 @@ on_load_cache_cb (GObject      *source,
 
 static void ask_next_interrupted (RdWindow *self);
 static void follow_plan (RdWindow *self,
-                         RdPlan   *plan);
+                         RdPlan   *plan,
+                         gboolean  quiet);
 
 static void
 on_interrupted_dialog_response_cb (AdwMessageDialog *dialog,
@@ -702,7 +915,7 @@ on_interrupted_dialog_response_cb (AdwMessageDialog *dialog,
   if (!rd_device_actions_resolve_interrupted (actions, plan, was_sent, &error))
     show_error (self, error->message);
   else if (was_sent)
-    follow_plan (self, plan);
+    follow_plan (self, plan, FALSE);
 
   ask_next_interrupted (self);
 }
@@ -786,6 +999,7 @@ on_follow_cb (GObject      *source,
   g_autoptr(RdPlan) plan = user_data;
   g_autoptr(GError) error = NULL;
   g_autofree char *message = NULL;
+  gboolean quiet = GPOINTER_TO_INT (g_object_steal_data (G_OBJECT (plan), "rd-quiet"));
 
   g_object_steal_data (G_OBJECT (plan), "rd-window");
 
@@ -800,16 +1014,23 @@ on_follow_cb (GObject      *source,
       return;
     }
 
-  message = g_strdup_printf (_("%s was wiped"), rd_plan_get_device_name (plan));
-  show_info (self, message);
+  /* A lane's run has had its toast; its card says when each is done. */
+  if (!quiet)
+    {
+      message = g_strdup_printf (_("%s was wiped"), rd_plan_get_device_name (plan));
+      show_info (self, message);
+    }
   reload_activity (self);
 }
 
 static void
 follow_plan (RdWindow *self,
-             RdPlan   *plan)
+             RdPlan   *plan,
+             gboolean  quiet)
 {
   RdDeviceActions *actions = rd_session_get_actions (self->session);
+
+  g_object_set_data (G_OBJECT (plan), "rd-quiet", GINT_TO_POINTER (quiet));
 
   /* The window rides along on the plan, so that the callback can tell
    * whether it is still there without a closure struct. */
@@ -827,8 +1048,10 @@ on_run_cb (GObject      *source,
   g_autoptr(RdPlan) plan = user_data;
   g_autoptr(GError) error = NULL;
   g_autofree char *message = NULL;
+  LaneRun *run;
 
   g_object_steal_data (G_OBJECT (plan), "rd-window");
+  run = self->lane_run != NULL && self->lane_run->current == plan ? self->lane_run : NULL;
 
   if (!rd_device_actions_run_finish (RD_DEVICE_ACTIONS (source), result, &error))
     {
@@ -838,19 +1061,140 @@ on_run_cb (GObject      *source,
       if (g_error_matches (error, RD_DEVICE_ACTIONS_ERROR, RD_DEVICE_ACTIONS_ERROR_OUTCOME_UNKNOWN))
         {
           ask_about_plan (self, plan);
+          if (run != NULL)
+            {
+              run->n_unknown++;
+              run->current = NULL;
+              run_next_in_lane (self);
+            }
+          return;
+        }
+
+      /* In a lane's run the card shows the error; the run's toast leads to it. */
+      if (run != NULL)
+        {
+          g_ptr_array_add (run->failed, g_object_ref (plan));
+          reload_activity (self);
+          run->current = NULL;
+          run_next_in_lane (self);
           return;
         }
 
       message = g_strdup_printf (_("The wipe of %s was not sent: %s"),
                                  rd_plan_get_device_name (plan), error->message);
       show_graph_error (self, message, error);
+      reload_activity (self);
       return;
     }
 
-  message = g_strdup_printf (_("Wipe of %s sent to Intune"), rd_plan_get_device_name (plan));
-  show_info (self, message);
+  if (run == NULL)
+    {
+      message = g_strdup_printf (_("Wipe of %s sent to Intune"), rd_plan_get_device_name (plan));
+      show_info (self, message);
+    }
   reload_activity (self);
-  follow_plan (self, plan);
+  follow_plan (self, plan, run != NULL);
+
+  if (run != NULL)
+    {
+      run->n_sent++;
+      run->current = NULL;
+      run_next_in_lane (self);
+    }
+}
+
+/* One toast for a lane's run: how many were sent, how many failed, and a
+ * way to the first failure. */
+static void
+finish_lane_run (RdWindow *self)
+{
+  LaneRun *run = g_steal_pointer (&self->lane_run);
+  g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *text = NULL;
+  g_autofree char *title = NULL;
+  AdwToast *toast;
+
+  if (run->n_sent + run->failed->len + run->n_unknown == 0)
+    {
+      lane_run_free (run);
+      return;
+    }
+
+  g_ptr_array_add (parts, g_strdup_printf (ngettext ("%u wipe sent", "%u wipes sent", run->n_sent),
+                                           run->n_sent));
+  if (run->failed->len > 0)
+    g_ptr_array_add (parts, g_strdup_printf (ngettext ("%u failed", "%u failed", run->failed->len),
+                                             run->failed->len));
+  if (run->n_unknown > 0)
+    /* Translators: requests whose answer never came; the admin is asked about each. */
+    g_ptr_array_add (parts, g_strdup_printf (ngettext ("%u to check", "%u to check",
+                                                       run->n_unknown),
+                                             run->n_unknown));
+  g_ptr_array_add (parts, NULL);
+  /* Translators: the separator between the parts of "3 wipes sent, 1 failed". */
+  text = g_strjoinv (_(", "), (char **) parts->pdata);
+  title = g_markup_escape_text (text, -1);
+
+  toast = adw_toast_new (title);
+  if (run->failed->len > 0)
+    {
+      RdPlan *first = g_ptr_array_index (run->failed, 0);
+
+      adw_toast_set_button_label (toast, _("_Details"));
+      adw_toast_set_action_name (toast, "win.show-device");
+      adw_toast_set_action_target_value (toast,
+                                         g_variant_new_string (rd_plan_get_device_id (first)));
+      adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+      adw_toast_set_timeout (toast, 0);
+    }
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+
+  lane_run_free (run);
+}
+
+/* Sends the lane's next plan, through ::run-plan-confirmed as a single Run
+ * does; the next goes once this one has its answer (on_run_cb()). */
+static void
+run_next_in_lane (RdWindow *self)
+{
+  LaneRun *run = self->lane_run;
+
+  while (run->next < run->plans->len)
+    {
+      RdPlan *plan = g_ptr_array_index (run->plans, run->next++);
+      RdDevice *device = rd_plan_get_device (plan);
+      g_autofree char *reason = NULL;
+
+      /* The board may have changed since the dialog opened: a plan sent
+       * some other way meanwhile is left alone, one that changed is not
+       * sent. */
+      if (!plan_can_run (self, plan, &reason))
+        {
+          gboolean sent_elsewhere = !rd_plan_is_editable (plan) && device != NULL &&
+                                    rd_board_get_plan (self->board, device) == plan;
+
+          if (!sent_elsewhere)
+            g_ptr_array_add (run->failed, g_object_ref (plan));
+          continue;
+        }
+
+      run->current = plan;
+      run->started = FALSE;
+      g_signal_emit (self, signals[SIGNAL_RUN_PLAN_CONFIRMED], 0, plan);
+      if (run->started)
+        return;
+      run->current = NULL;
+
+      /* Connected, but nothing could be sent: the handler said why, once. */
+      if (self->session != NULL)
+        {
+          for (guint i = run->next - 1; i < run->plans->len; i++)
+            g_ptr_array_add (run->failed, g_object_ref (g_ptr_array_index (run->plans, i)));
+          run->next = run->plans->len;
+        }
+    }
+
+  finish_lane_run (self);
 }
 
 static void
@@ -873,6 +1217,8 @@ on_self_run_plan_confirmed_cb (RdWindow *self,
 
   /* run_async saves the plan as "sending" before it returns: Run is off
    * for it from here on. */
+  if (self->lane_run != NULL && self->lane_run->current == plan)
+    self->lane_run->started = TRUE;
   g_object_set_data_full (G_OBJECT (plan), "rd-window", g_object_ref (self), g_object_unref);
   rd_device_actions_run_async (actions, plan, self->cancellable, on_run_cb, g_object_ref (plan));
 }
@@ -937,7 +1283,9 @@ open_tenant (RdWindow *self)
 
   gtk_spinner_stop (self->loading_spinner);
   rd_window_set_board (self, board);
-  rd_activity_view_set_audit_log (self->activity_view, rd_session_get_audit_log (self->session));
+  g_set_object (&self->audit_log, rd_session_get_audit_log (self->session));
+  if (self->activity_view != NULL)
+    rd_activity_view_set_audit_log (self->activity_view, self->audit_log);
   rd_plan_pane_set_session (self->plan_pane, self->session);
   set_sync (self, sync);
   update_account (self);
@@ -1003,10 +1351,13 @@ close_session (RdWindow *self)
   if (self->sync_cancellable != NULL)
     g_cancellable_cancel (self->sync_cancellable);
   g_clear_object (&self->sync_cancellable);
+  g_clear_pointer (&self->lane_run, lane_run_free);
   g_queue_clear_full (&self->interrupted, g_object_unref);
   if (self->interrupted_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->interrupted_dialog));
   self->checked_interrupted = FALSE;
+  if (self->sync != NULL && self->application != NULL)
+    rd_application_flush_cache (self->application, self->sync);
   set_sync (self, NULL);
   g_clear_object (&self->session);
 }
@@ -1150,11 +1501,11 @@ focus_search_cb (GtkWidget *widget,
 
 /* Views */
 
-/* Shows @device's card on the board, for the BitLocker view's rows. */
+/* Shows @device's card on the board, selected: in a plan lane, its plan
+ * opens in the pane. */
 static void
-on_bitlocker_view_show_device_cb (RdBitlockerView *view,
-                                  RdDevice        *device,
-                                  RdWindow        *self)
+show_device (RdWindow *self,
+             RdDevice *device)
 {
   RdLaneView *lanes[] = { self->inventory_lane, self->break_fix_lane, self->reuse_lane };
   RdLane lane;
@@ -1186,28 +1537,98 @@ on_bitlocker_view_show_device_cb (RdBitlockerView *view,
     }
 }
 
+/* For the BitLocker view's rows. */
+static void
+on_bitlocker_view_show_device_cb (RdBitlockerView *view,
+                                  RdDevice        *device,
+                                  RdWindow        *self)
+{
+  show_device (self, device);
+}
+
+/* For the toasts' "Details" and "Show Plan": win.show-device with the
+ * device id. */
+static void
+show_device_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  RdWindow *self = RD_WINDOW (widget);
+  RdDevice *device = self->board != NULL
+    ? rd_board_lookup_device (self->board, g_variant_get_string (parameter, NULL)) : NULL;
+
+  if (device != NULL)
+    show_device (self, device);
+}
+
+static void
+on_usb_keys_view_key_recorded_cb (RdUsbKeysView *view,
+                                  RdPlan        *plan,
+                                  RdWindow      *self)
+{
+  g_autofree char *title = NULL;
+  AdwToast *toast;
+
+  /* Translators: %s is a device name. */
+  title = g_markup_printf_escaped (_("USB key for %s recorded in its plan"),
+                                   rd_plan_get_device_name (plan));
+  toast = adw_toast_new (title);
+  adw_toast_set_button_label (toast, _("_Show Plan"));
+  adw_toast_set_action_name (toast, "win.show-device");
+  adw_toast_set_action_target_value (toast, g_variant_new_string (rd_plan_get_device_id (plan)));
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* The BitLocker and Activity views are built when their page first shows:
+ * a start that opens on the board builds neither, and sorts no devices for
+ * a view no one looks at. */
+static void
+ensure_views (RdWindow *self)
+{
+  GtkWidget *visible = adw_view_stack_get_visible_child (self->view_stack);
+
+  if (visible == GTK_WIDGET (self->bitlocker_page) && self->bitlocker_view == NULL)
+    {
+      self->bitlocker_view = RD_BITLOCKER_VIEW (rd_bitlocker_view_new ());
+      g_signal_connect_object (self->bitlocker_view, "show-device",
+                               G_CALLBACK (on_bitlocker_view_show_device_cb), self, 0);
+      rd_bitlocker_view_set_board (self->bitlocker_view, self->board);
+      adw_bin_set_child (self->bitlocker_page, GTK_WIDGET (self->bitlocker_view));
+    }
+  else if (visible == GTK_WIDGET (self->activity_page) && self->activity_view == NULL)
+    {
+      self->activity_view = RD_ACTIVITY_VIEW (rd_activity_view_new ());
+      if (self->audit_log != NULL)
+        rd_activity_view_set_audit_log (self->activity_view, self->audit_log);
+      adw_bin_set_child (self->activity_page, GTK_WIDGET (self->activity_view));
+    }
+}
+
 /* The views other than the board, each in its own widget. */
 static void
 add_views (RdWindow *self)
 {
   AdwViewStackPage *page;
 
-  self->bitlocker_view = RD_BITLOCKER_VIEW (rd_bitlocker_view_new ());
-  page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->bitlocker_view),
+  self->bitlocker_page = ADW_BIN (adw_bin_new ());
+  page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->bitlocker_page),
                                     "bitlocker", _("BitLocker"));
   adw_view_stack_page_set_icon_name (page, "channel-secure-symbolic");
-  g_signal_connect_object (self->bitlocker_view, "show-device",
-                           G_CALLBACK (on_bitlocker_view_show_device_cb), self, 0);
 
   self->usb_keys_view = RD_USB_KEYS_VIEW (rd_usb_keys_view_new ());
   page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->usb_keys_view),
                                     "usb-keys", _("USB Keys"));
   adw_view_stack_page_set_icon_name (page, "drive-removable-media-symbolic");
+  g_signal_connect_object (self->usb_keys_view, "key-recorded",
+                           G_CALLBACK (on_usb_keys_view_key_recorded_cb), self, 0);
 
-  self->activity_view = RD_ACTIVITY_VIEW (rd_activity_view_new ());
-  page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->activity_view),
+  self->activity_page = ADW_BIN (adw_bin_new ());
+  page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->activity_page),
                                     "activity", _("Activity"));
   adw_view_stack_page_set_icon_name (page, "document-open-recent-symbolic");
+
+  g_signal_connect_object (self->view_stack, "notify::visible-child", G_CALLBACK (ensure_views),
+                           self, G_CONNECT_SWAPPED);
 }
 
 static void
@@ -1246,6 +1667,7 @@ rd_window_dispose (GObject *object)
   RdWindow *self = (RdWindow *) object;
 
   close_session (self);
+  g_clear_weak_pointer (&self->application);
   g_clear_weak_pointer (&self->move_toast);
   g_clear_weak_pointer (&self->run_dialog);
   g_clear_weak_pointer (&self->interrupted_dialog);
@@ -1253,6 +1675,7 @@ rd_window_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), RD_TYPE_WINDOW);
   g_clear_object (&self->settings);
   g_clear_object (&self->board);
+  g_clear_object (&self->audit_log);
 
   G_OBJECT_CLASS (rd_window_parent_class)->dispose (object);
 }
@@ -1273,9 +1696,11 @@ rd_window_class_init (RdWindowClass *klass)
    * @plan: the plan the admin confirmed
    *
    * Emitted once per confirmation, after the admin accepted the
-   * destructive dialog and the plan was checked again. A handler sends the
-   * action; it moves the plan to "sending" (rd_board_transition_plan())
-   * before returning, which disables Run for that plan.
+   * destructive dialog and the plan was checked again; for a lane's "Run
+   * all ready", once for each of its plans in turn, the next after the
+   * answer to the one before. A handler sends the action; it moves the
+   * plan to "sending" (rd_board_transition_plan()) before returning, which
+   * disables Run for that plan.
    */
   signals[SIGNAL_RUN_PLAN_CONFIRMED] =
     g_signal_new ("run-plan-confirmed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -1290,6 +1715,7 @@ rd_window_class_init (RdWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.copy-text", "s", copy_text_action);
   gtk_widget_class_install_action (widget_class, "win.prepare-usb-key", "s",
                                    prepare_usb_key_action);
+  gtk_widget_class_install_action (widget_class, "win.show-device", "s", show_device_action);
   gtk_widget_class_add_binding (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, focus_search_cb, NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "win.refresh", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "win.refresh",
@@ -1374,6 +1800,7 @@ rd_window_new (RdApplication *application)
   g_return_val_if_fail (RD_IS_APPLICATION (application), NULL);
 
   self = g_object_new (RD_TYPE_WINDOW, "application", application, NULL);
+  g_set_weak_pointer (&self->application, application);
   rd_window_set_board (self, rd_application_get_board (application));
 
   return self;
@@ -1403,7 +1830,8 @@ rd_window_set_board (RdWindow *self,
   rd_lane_view_set_board (self->break_fix_lane, board);
   rd_lane_view_set_board (self->reuse_lane, board);
   rd_plan_pane_set_board (self->plan_pane, board);
-  rd_bitlocker_view_set_board (self->bitlocker_view, board);
+  if (self->bitlocker_view != NULL)
+    rd_bitlocker_view_set_board (self->bitlocker_view, board);
   rd_usb_keys_view_set_board (self->usb_keys_view, board);
 }
 

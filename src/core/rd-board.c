@@ -7,6 +7,7 @@
 
 #include "rd-board.h"
 #include "rd-core-error.h"
+#include "rd-device-store.h"
 #include "rd-method.h"
 #include "rd-plan-private.h"
 #include "rd-readiness.h"
@@ -23,7 +24,7 @@ struct _RdBoard
   GObject parent_instance;
 
   RdPlanStore *store;
-  GListStore *lanes[RD_N_LANES];
+  RdDeviceStore *lanes[RD_N_LANES];
   GHashTable *devices; /* id → RdDevice */
   GHashTable *plans;   /* device id → RdPlan */
 };
@@ -109,7 +110,7 @@ static void
 rd_board_init (RdBoard *self)
 {
   for (guint i = 0; i < RD_N_LANES; i++)
-    self->lanes[i] = g_list_store_new (RD_TYPE_DEVICE);
+    self->lanes[i] = rd_device_store_new ();
   self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->plans = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
 }
@@ -149,10 +150,7 @@ remove_from_lane (RdBoard  *self,
                   RdLane    lane,
                   RdDevice *device)
 {
-  guint position;
-
-  if (g_list_store_find (self->lanes[lane], device, &position))
-    g_list_store_remove (self->lanes[lane], position);
+  rd_device_store_remove (self->lanes[lane], device);
 }
 
 /* Sets a plan that nothing has been done for to ready or blocked, from the
@@ -226,7 +224,7 @@ rd_board_load (RdBoard  *self,
         {
           rd_plan_set_device (plan, device);
           remove_from_lane (self, RD_LANE_INVENTORY, device);
-          g_list_store_append (self->lanes[rd_plan_get_lane (plan)], device);
+          rd_device_store_append (self->lanes[rd_plan_get_lane (plan)], device);
         }
     }
 
@@ -327,13 +325,10 @@ rd_board_set_devices (RdBoard   *self,
         g_ptr_array_add (lane, g_object_ref (device));
     }
 
-  g_list_store_splice (self->lanes[RD_LANE_INVENTORY], 0,
-                       g_list_model_get_n_items (G_LIST_MODEL (self->lanes[RD_LANE_INVENTORY])),
-                       inventory->pdata, inventory->len);
+  /* One "items-changed" per lane, whatever the number of devices. */
+  rd_device_store_replace_all (self->lanes[RD_LANE_INVENTORY], inventory);
   for (guint lane = RD_LANE_BREAK_FIX; lane < RD_N_LANES; lane++)
-    g_list_store_splice (self->lanes[lane], 0,
-                         g_list_model_get_n_items (G_LIST_MODEL (self->lanes[lane])),
-                         in_lanes[lane]->pdata, in_lanes[lane]->len);
+    rd_device_store_replace_all (self->lanes[lane], in_lanes[lane]);
   for (guint lane = RD_LANE_BREAK_FIX; lane < RD_N_LANES; lane++)
     g_ptr_array_unref (in_lanes[lane]);
 
@@ -435,7 +430,7 @@ place (RdBoard  *self,
 
   if (plan != NULL)
     insert_plan (self, plan);
-  g_list_store_append (self->lanes[lane], device);
+  rd_device_store_append (self->lanes[lane], device);
 }
 
 /**
@@ -655,4 +650,47 @@ rd_board_save (RdBoard  *self,
   g_return_val_if_fail (RD_IS_BOARD (self), FALSE);
 
   return save (self, error);
+}
+
+/**
+ * rd_board_dup_ready_plans:
+ * @lane: Break and Fix or Reuse
+ *
+ * The plans a lane's "Run all ready" sends: those in @lane, in the lane's
+ * order, that are ready, whose method sends an Intune wipe (a reimage is
+ * done by hand from a USB key), whose device has no wipe pending, and that
+ * no readiness check blocks now.
+ *
+ * Returns: (transfer container) (element-type RdPlan): the plans
+ */
+GPtrArray *
+rd_board_dup_ready_plans (RdBoard *self,
+                          RdLane   lane)
+{
+  GListModel *model;
+  GPtrArray *plans;
+  guint n;
+
+  g_return_val_if_fail (RD_IS_BOARD (self), NULL);
+  g_return_val_if_fail ((guint) lane < RD_N_LANES, NULL);
+
+  plans = g_ptr_array_new_with_free_func (g_object_unref);
+  model = rd_board_get_lane (self, lane);
+  n = g_list_model_get_n_items (model);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(RdDevice) device = g_list_model_get_item (model, i);
+      g_autoptr(GListModel) checks = NULL;
+      RdPlan *plan = rd_board_get_plan (self, device);
+
+      if (plan == NULL || rd_plan_get_state (plan) != RD_PLAN_STATE_READY ||
+          !rd_method_sends_wipe (rd_plan_get_method (plan)) || rd_device_has_wipe_pending (device))
+        continue;
+
+      checks = rd_readiness_evaluate (device, rd_plan_get_method (plan), NULL);
+      if (rd_readiness_first_blocker (checks) == NULL)
+        g_ptr_array_add (plans, g_object_ref (plan));
+    }
+
+  return plans;
 }

@@ -48,6 +48,8 @@ gboolean    rd_board_record_usb_key  (RdBoard      *self,
                                       const char   *image_sha256,
                                       const char   *drive_serial,
                                       GError      **error);
+GPtrArray  *rd_board_dup_ready_plans (RdBoard      *self,
+                                      RdLane        lane);
 gboolean    rd_board_save            (RdBoard      *self,
                                       GError      **error);
 
