@@ -256,6 +256,14 @@ typedef struct
   gboolean done;
 } Action;
 
+/* A device whose actions the tenant refuses, with a Graph error. */
+typedef struct
+{
+  guint status;
+  char *code;
+  char *message;
+} ActionFailure;
+
 /* Requests and replies, shared by the outer handlers and $batch */
 
 typedef enum
@@ -356,6 +364,7 @@ struct _RdDemoTenant
   guint page_size;
   RdDemoSource forbidden;
   gint64 action_duration;
+  GHashTable *action_failures; /* device id -> ActionFailure */
 
   /* Actions */
   GPtrArray *actions; /* Action */
@@ -402,6 +411,16 @@ auth_code_free (gpointer data)
   g_free (code->challenge);
   g_free (code->challenge_method);
   g_free (code);
+}
+
+static void
+action_failure_free (gpointer data)
+{
+  ActionFailure *failure = data;
+
+  g_free (failure->code);
+  g_free (failure->message);
+  g_free (failure);
 }
 
 static void
@@ -2649,11 +2668,14 @@ serve_wipe (RdDemoTenant *self, Data *data, Request *req, Reply *reply)
   RdDemoWipeRequest *record;
   gsize len = 0;
   const char *body = req->body != NULL ? g_bytes_get_data (req->body, &len) : NULL;
+  ActionFailure *failure = g_hash_table_lookup (self->action_failures, req->route_id);
 
   if (row == NULL)
     reply_device_not_found (self, req, reply);
   else if (!validate_wipe_body (self, req, reply))
     ;
+  else if (failure != NULL)
+    reply_graph_error (self, req, reply, failure->status, failure->code, failure->message);
   else if (g_strcmp0 (row[DEVICE_MANAGEMENT_STATE], "\"wipePending\"") == 0)
     {
       /* A second wipe while one is pending is refused as a conflict. */
@@ -3532,6 +3554,7 @@ rd_demo_tenant_finalize (GObject *object)
   g_hash_table_unref (self->access_tokens);
   g_hash_table_unref (self->refresh_tokens);
   g_ptr_array_unref (self->actions);
+  g_hash_table_unref (self->action_failures);
   g_hash_table_unref (self->counters);
   g_ptr_array_unref (self->wipe_requests);
   g_ptr_array_unref (self->delayed);
@@ -3577,6 +3600,8 @@ rd_demo_tenant_init (RdDemoTenant *self)
   self->token_lifetime = 3600;
   self->retry_after = 1;
   self->action_duration = 3 * G_USEC_PER_SEC;
+  self->action_failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                 action_failure_free);
 }
 
 /* Public API */
@@ -4003,6 +4028,43 @@ void
 rd_demo_tenant_set_action_duration (RdDemoTenant *self, guint msec)
 {
   SETTER (self->action_duration = (gint64) msec * 1000);
+}
+
+/**
+ * rd_demo_tenant_set_action_failure:
+ * @device_id: a managed device's id
+ * @status: the HTTP status to answer, 400 to 599; 0 to carry out the
+ *   device's actions again
+ * @code: (nullable): the Graph error code, such as "Forbidden"
+ * @message: (nullable): the Graph error message
+ *
+ * Makes every wipe of @device_id that passes the body check fail with a
+ * Graph error body (code, message, innerError with the request-id); the
+ * device is left as it was. Other devices are not affected.
+ */
+void
+rd_demo_tenant_set_action_failure (RdDemoTenant *self,
+                                   const char *device_id,
+                                   guint status,
+                                   const char *code,
+                                   const char *message)
+{
+  g_return_if_fail (device_id != NULL);
+  g_return_if_fail (status == 0 || (status >= 400 && status <= 599));
+
+  SETTER ({
+    if (status == 0)
+      g_hash_table_remove (self->action_failures, device_id);
+    else
+      {
+        ActionFailure *failure = g_new0 (ActionFailure, 1);
+
+        failure->status = status;
+        failure->code = g_strdup (code != NULL ? code : "BadRequest");
+        failure->message = g_strdup (message != NULL ? message : "The action failed.");
+        g_hash_table_replace (self->action_failures, g_strdup (device_id), failure);
+      }
+  });
 }
 
 /**

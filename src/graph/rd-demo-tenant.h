@@ -96,6 +96,11 @@ void          rd_demo_tenant_set_forbidden            (RdDemoTenant             
                                                        RdDemoSource              sources);
 void          rd_demo_tenant_set_action_duration      (RdDemoTenant             *self,
                                                        guint                     msec);
+void          rd_demo_tenant_set_action_failure       (RdDemoTenant             *self,
+                                                       const char               *device_id,
+                                                       guint                     status,
+                                                       const char               *code,
+                                                       const char               *message);
 
 /* Counters. */
 guint         rd_demo_tenant_get_request_count        (RdDemoTenant             *self,
