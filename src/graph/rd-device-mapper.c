@@ -24,7 +24,12 @@ lookup (const EnumName *names,
     return 0;
 
   /* Graph's enum members are camelCase; compare without case so that a
-   * service that capitalises them ("Compliant") still maps. */
+   * service that capitalises them ("Compliant") still maps. Graph's own
+   * spelling first, found with strcmp(): g_ascii_strcasecmp() takes some
+   * 300 instructions for "hybridAzureADJoined", a byte at a time. */
+  for (guint i = 0; i < n_names; i++)
+    if (strcmp (names[i].graph, value) == 0)
+      return names[i].value;
   for (guint i = 0; i < n_names; i++)
     if (g_ascii_strcasecmp (names[i].graph, value) == 0)
       return names[i].value;
@@ -219,17 +224,18 @@ typedef gboolean (*GetBoolean) (gconstpointer  source,
                                 const char    *member,
                                 gboolean      *value);
 
-/* Whether @value is "YYYY-MM-DDTHH:MM:SSZ", the form Graph writes. */
+/* Whether @value is "YYYY-MM-DDTHH:MM:SSZ", the form Graph writes. Each
+ * byte is looked at only when those before it matched, so never past the
+ * NUL. */
 static gboolean
 is_plain_utc (const char *value)
 {
-  static const char form[] = "dddd-dd-ddTdd:dd:ddZ";
-
-  for (guint i = 0; i < sizeof form - 1; i++)
-    if (form[i] == 'd' ? !g_ascii_isdigit (value[i]) : value[i] != form[i])
-      return FALSE;
-
-  return value[sizeof form - 1] == '\0';
+#define DIGIT(i) ((guint) ((guchar) value[i] - '0') <= 9)
+  return DIGIT (0) && DIGIT (1) && DIGIT (2) && DIGIT (3) && value[4] == '-' && DIGIT (5) &&
+         DIGIT (6) && value[7] == '-' && DIGIT (8) && DIGIT (9) && value[10] == 'T' &&
+         DIGIT (11) && DIGIT (12) && value[13] == ':' && DIGIT (14) && DIGIT (15) &&
+         value[16] == ':' && DIGIT (17) && DIGIT (18) && value[19] == 'Z' && value[20] == '\0';
+#undef DIGIT
 }
 
 static int
@@ -244,6 +250,45 @@ digits (const char *p,
   return value;
 }
 
+/* Whether the plain UTC date @value (see is_plain_utc()) has every field
+ * in range and a year from 2 on, with its Unix time in @unix_time. */
+static gboolean
+plain_utc_to_unix (const char *value,
+                   gint64     *unix_time)
+{
+  static const guint8 month_days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+  int year = digits (value, 4);
+  int month = digits (value + 5, 2);
+  int day = digits (value + 8, 2);
+  int hour = digits (value + 11, 2);
+  int minute = digits (value + 14, 2);
+  int second = digits (value + 17, 2);
+  gboolean leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  gint64 y;
+  gint64 era;
+  gint64 year_of_era;
+  gint64 day_of_year;
+  gint64 day_of_era;
+  gint64 days;
+
+  if (year <= 1 || month < 1 || month > 12 || day < 1 ||
+      day > month_days[month - 1] + (month == 2 && leap) || hour > 23 || minute > 59 ||
+      second > 59)
+    return FALSE;
+
+  /* Days since 1970-01-01 in the proleptic Gregorian calendar, by eras of
+   * 400 years starting on 1 March, so that the leap day ends a year. */
+  y = year - (month <= 2);
+  era = y / 400;
+  year_of_era = y - era * 400;
+  day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  days = era * 146097 + day_of_era - 719468;
+
+  *unix_time = days * 86400 + hour * 3600 + minute * 60 + second;
+  return TRUE;
+}
+
 static GDateTime *
 parse_date_time (const char *value,
                  GTimeZone  *utc)
@@ -253,13 +298,20 @@ parse_date_time (const char *value,
   if (value == NULL)
     return NULL;
 
-  /* What g_date_time_new_from_iso8601() makes of it, without its general
-   * parser; it alone for the rest, such as a leap second. */
+  /* What g_date_time_new_from_iso8601() makes of it, counted here from
+   * the digits without its general parser, g_date_time_new()'s checks and
+   * a g_date_time_get_year(): about 630 instructions instead of 800. It
+   * alone for the rest, such as a leap second, a fraction or another
+   * offset. */
   if (is_plain_utc (value))
-    dt = g_date_time_new (utc, digits (value, 4), digits (value + 5, 2), digits (value + 8, 2),
-                          digits (value + 11, 2), digits (value + 14, 2), digits (value + 17, 2));
-  if (dt == NULL)
-    dt = g_date_time_new_from_iso8601 (value, utc);
+    {
+      gint64 unix_time;
+
+      /* Its year is 2 or later. */
+      if (plain_utc_to_unix (value, &unix_time))
+        return g_date_time_new_from_unix_utc (unix_time);
+    }
+  dt = g_date_time_new_from_iso8601 (value, utc);
 
   /* Intune writes 0001-01-01T00:00:00Z for "never". */
   if (dt == NULL || g_date_time_get_year (dt) <= 1)

@@ -392,6 +392,31 @@ run_unref (Run *run)
   g_atomic_rc_box_release_full (run, run_clear);
 }
 
+/* g_str_hash() for the run's tables, whose keys are ids and serials of
+ * 10 to 40 bytes, read 8 bytes at a time: g_str_hash() takes some 180
+ * instructions for an id, a byte at a time. */
+static guint
+key_hash (gconstpointer key)
+{
+  const char *p = key;
+  gsize length = strlen (p);
+  guint64 hash = length * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
+  guint64 word;
+
+  for (; length >= 8; p += 8, length -= 8)
+    {
+      memcpy (&word, p, 8);
+      hash = (hash ^ word) * G_GUINT64_CONSTANT (0xff51afd7ed558ccd);
+      hash ^= hash >> 29;
+    }
+  word = 0;
+  memcpy (&word, p, length);
+  hash = (hash ^ word) * G_GUINT64_CONSTANT (0xc4ceb9fe1a85ec53);
+  hash ^= hash >> 32;
+
+  return (guint) hash;
+}
+
 static Run *
 run_new (void)
 {
@@ -399,13 +424,13 @@ run_new (void)
 
   g_mutex_init (&run->lock);
   run->device_pages = g_ptr_array_new_with_free_func ((GDestroyNotify) device_page_free);
-  run->device_ids = g_hash_table_new (g_str_hash, g_str_equal);
-  run->key_counts = g_hash_table_new (g_str_hash, g_str_equal);
-  run->autopilot_exact = g_hash_table_new (g_str_hash, g_str_equal);
-  run->autopilot_folded = g_hash_table_new (g_str_hash, g_str_equal);
+  run->device_ids = g_hash_table_new (key_hash, g_str_equal);
+  run->key_counts = g_hash_table_new (key_hash, g_str_equal);
+  run->autopilot_exact = g_hash_table_new (key_hash, g_str_equal);
+  run->autopilot_folded = g_hash_table_new (key_hash, g_str_equal);
   run->strings = g_string_chunk_new (64 * 1024);
   run->encryption_states = g_ptr_array_new_with_free_func (encryption_state_free);
-  run->encryption_by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  run->encryption_by_id = g_hash_table_new (key_hash, g_str_equal);
   run->cancellable = g_cancellable_new ();
   run->notes = g_ptr_array_new_with_free_func (g_free);
 

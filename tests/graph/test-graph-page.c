@@ -319,7 +319,8 @@ test_dates (void)
     "2024-01-01T00:60:00Z",  "2024-01-01T00:00:60Z",  "2024-01-02T03:04:05.1234567Z",
     "2024-01-02T03:04:05+02:00", "2024-01-02T03:04:05", "2024-01-02 03:04:05Z",
     "0001-01-01T00:00:00Z",  "2024-1-02T03:04:05Z",   "2024-01-02T03:04:05Zx",
-    "yesterday",
+    "yesterday",             "2024-02-29T23:59:59+00:00", "1969-12-31T23:59:59.999Z",
+    "2000-02-29T00:00:00-01:00", "2100-02-29T00:00:00Z", "2024-12-31T23:59:59z",
   };
   g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
 
@@ -348,6 +349,109 @@ test_dates (void)
     }
 }
 
+/* The plain UTC dates the mapper counts itself, against
+ * g_date_time_new_from_iso8601() on every day of the years around each
+ * leap rule and the ends of the range, days 0 and 29 to 32 of each month
+ * included, and random times. */
+static void
+test_dates_calendar (void)
+{
+  static const int years[] = { 0,    1,    2,    3,    4,    99,   100,  101,  399,
+                               400,  1582, 1600, 1700, 1900, 1969, 1970, 1971, 1972,
+                               2000, 2023, 2024, 2038, 2100, 2400, 9998, 9999 };
+  static const char *const times[] = { "00:00:00", "23:59:59", "12:34:56", "00:00:01" };
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  GRand *rand = g_rand_new_with_seed (20261125);
+  guint checked = 0;
+
+  for (guint y = 0; y < G_N_ELEMENTS (years); y++)
+    for (int month = 0; month <= 13; month++)
+      for (int day = 0; day <= 32; day++)
+        {
+          g_autofree char *date = NULL;
+          g_autofree char *text = NULL;
+          g_autoptr (RdGraphPage) page = NULL;
+          g_autoptr (RdDevice) device = NULL;
+          g_autoptr (GDateTime) expected = NULL;
+          g_autoptr (GError) error = NULL;
+          GDateTime *enrolled;
+
+          if (day % 2 == 0)
+            date = g_strdup_printf ("%04d-%02d-%02dT%s", years[y], month, day,
+                                    times[(month + day) % G_N_ELEMENTS (times)]);
+          else
+            date = g_strdup_printf ("%04d-%02d-%02dT%02d:%02d:%02d", years[y], month, day,
+                                    g_rand_int_range (rand, 0, 24), g_rand_int_range (rand, 0, 60),
+                                    g_rand_int_range (rand, 0, 60));
+          text = g_strdup_printf ("{\"value\": [{\"id\": \"d\", \"enrolledDateTime\": \"%sZ\"}]}",
+                                  date);
+          page = read_page (text, &error);
+          g_assert_no_error (error);
+          device = rd_device_mapper_device_from_page (page, 0);
+          enrolled = rd_device_get_enrolled (device);
+
+          g_free (text);
+          text = g_strconcat (date, "Z", NULL);
+          expected = g_date_time_new_from_iso8601 (text, utc);
+          if (expected == NULL || g_date_time_get_year (expected) <= 1)
+            {
+              g_assert_null (enrolled);
+              continue;
+            }
+          g_assert_nonnull (enrolled);
+          if (!g_date_time_equal (enrolled, expected))
+            g_error ("%s read as %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT, text,
+                     g_date_time_to_unix (enrolled), g_date_time_to_unix (expected));
+          g_assert_cmpint (g_date_time_get_utc_offset (enrolled), ==, 0);
+          g_assert_cmpint (g_date_time_get_year (enrolled), ==, years[y]);
+          g_assert_cmpint (g_date_time_get_month (enrolled), ==, month);
+          g_assert_cmpint (g_date_time_get_day_of_month (enrolled), ==, day);
+          checked++;
+        }
+
+  /* Every valid day of the years listed, less year 0 and 1. */
+  g_assert_cmpuint (checked, ==, 24 * 365 + 7);
+  g_rand_free (rand);
+}
+
+/* Graph's enum names map in its own spelling (the strcmp() path) and in
+ * any other case (the g_ascii_strcasecmp() path) alike. */
+static void
+test_enum_names (void)
+{
+  static const struct
+  {
+    const char *name;
+    int value;
+  } join[] = {
+    { "azureADJoined", RD_JOIN_TYPE_ENTRA_JOINED },
+    { "hybridAzureADJoined", RD_JOIN_TYPE_HYBRID_JOINED },
+    { "azureADRegistered", RD_JOIN_TYPE_ENTRA_REGISTERED },
+    { "HybridAzureADJoined", RD_JOIN_TYPE_HYBRID_JOINED },
+    { "AZUREADREGISTERED", RD_JOIN_TYPE_ENTRA_REGISTERED },
+    { "azureadjoined", RD_JOIN_TYPE_ENTRA_JOINED },
+    { "azureADJoinedX", RD_JOIN_TYPE_UNKNOWN },
+    { "azureADJoine", RD_JOIN_TYPE_UNKNOWN },
+    { "", RD_JOIN_TYPE_UNKNOWN },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (join); i++)
+    g_assert_cmpint (rd_device_mapper_join_type_from_graph (join[i].name), ==, join[i].value);
+
+  g_assert_cmpint (rd_device_mapper_compliance_from_graph ("noncompliant"), ==,
+                   RD_COMPLIANCE_NONCOMPLIANT);
+  g_assert_cmpint (rd_device_mapper_compliance_from_graph ("NonCompliant"), ==,
+                   RD_COMPLIANCE_NONCOMPLIANT);
+  g_assert_cmpint (rd_device_mapper_compliance_from_graph ("Compliant"), ==,
+                   RD_COMPLIANCE_COMPLIANT);
+  g_assert_cmpint (rd_device_mapper_management_state_from_graph ("WIPEPENDING"), ==,
+                   RD_MANAGEMENT_STATE_WIPE_PENDING);
+  g_assert_cmpint (rd_device_mapper_owner_type_from_graph ("Company"), ==,
+                   RD_OWNER_TYPE_COMPANY);
+  g_assert_cmpint (rd_device_mapper_readiness_from_graph ("NOTREADY"), ==,
+                   RD_ENCRYPTION_READINESS_NOT_READY);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -361,6 +465,8 @@ main (int   argc,
   g_test_add_func ("/rd/graph-page/mapper-windows", test_mapper_windows);
   g_test_add_func ("/rd/graph-page/strings", test_strings);
   g_test_add_func ("/rd/graph-page/dates", test_dates);
+  g_test_add_func ("/rd/graph-page/dates-calendar", test_dates_calendar);
+  g_test_add_func ("/rd/graph-page/enum-names", test_enum_names);
   g_test_add_func ("/rd/graph-page/winre-flags", test_winre_flags);
 
   return g_test_run ();
