@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "rd-device-private.h"
+#include "rd-file-private.h"
 #include "rd-inventory-cache-private.h"
 
 #include <errno.h>
@@ -220,25 +221,15 @@ write_data (int            fd,
             gsize          length,
             GError       **error)
 {
-  while (length > 0)
-    {
-      ssize_t n = write (fd, data, length);
+  int saved_errno;
 
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved_errno = errno;
+  if (_rd_file_write_all (fd, data, length))
+    return TRUE;
 
-          g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                               g_strerror (saved_errno));
-          return FALSE;
-        }
-      data += n;
-      length -= n;
-    }
-
-  return TRUE;
+  saved_errno = errno;
+  g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                       g_strerror (saved_errno));
+  return FALSE;
 }
 
 static gboolean

@@ -7,6 +7,7 @@
 
 #include "rd-device-mapper.h"
 #include "rd-device-private.h"
+#include "rd-file-private.h"
 #include "rd-graph-client-private.h"
 #include "rd-graph-enums.h"
 #include "rd-graph-error.h"
@@ -1041,25 +1042,15 @@ write_all (int          fd,
            gsize        length,
            GError     **error)
 {
-  while (length > 0)
-    {
-      gssize n = write (fd, data, length);
+  int saved_errno;
 
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved_errno = errno;
+  if (_rd_file_write_all (fd, data, length))
+    return TRUE;
 
-          g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                               g_strerror (saved_errno));
-          return FALSE;
-        }
-      data += n;
-      length -= n;
-    }
-
-  return TRUE;
+  saved_errno = errno;
+  g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                       g_strerror (saved_errno));
+  return FALSE;
 }
 
 /* The cache is one JSON document, streamed to a temporary file a device at
