@@ -232,6 +232,37 @@ write_data (int            fd,
   return FALSE;
 }
 
+/* Closes @fd, the temporary file @temporary, and renames it over @path when
+ * everything was @written; removes it otherwise. */
+static gboolean
+finish_temporary (int          fd,
+                  gboolean     written,
+                  const char  *temporary,
+                  const char  *path,
+                  GError     **error)
+{
+  if (close (fd) != 0 && written)
+    {
+      int saved_errno = errno;
+
+      g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                           g_strerror (saved_errno));
+      written = FALSE;
+    }
+  if (written && g_rename (temporary, path) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno), "%s: %s", path,
+                   g_strerror (saved_errno));
+      written = FALSE;
+    }
+  if (!written)
+    g_unlink (temporary);
+
+  return written;
+}
+
 static gboolean
 write_all (int            fd,
            const GString *text,
@@ -295,26 +326,7 @@ _rd_inventory_cache_write_binary (const char  *json_path,
   put (out, END_MAGIC, strlen (END_MAGIC));
   written = written && write_all (fd, out, error);
 
-  if (close (fd) != 0 && written)
-    {
-      int saved_errno = errno;
-
-      g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                           g_strerror (saved_errno));
-      written = FALSE;
-    }
-  if (written && g_rename (temporary, path) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno), "%s: %s", path,
-                   g_strerror (saved_errno));
-      written = FALSE;
-    }
-  if (!written)
-    g_unlink (temporary);
-
-  return written;
+  return finish_temporary (fd, written, temporary, path, error);
 }
 
 /**
@@ -393,26 +405,7 @@ _rd_inventory_cache_write_encoded (const char  *json_path,
     }
 
   written = write_data (fd, data, length, error);
-  if (close (fd) != 0 && written)
-    {
-      int saved_errno = errno;
-
-      g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                           g_strerror (saved_errno));
-      written = FALSE;
-    }
-  if (written && g_rename (temporary, path) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno), "%s: %s", path,
-                   g_strerror (saved_errno));
-      written = FALSE;
-    }
-  if (!written)
-    g_unlink (temporary);
-
-  return written;
+  return finish_temporary (fd, written, temporary, path, error);
 }
 
 /* Reading */
