@@ -403,6 +403,8 @@ test_search (Fixture       *fixture,
   g_autoptr(RdDevice) first = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autoptr(GDateTime) long_ago = g_date_time_add_days (now, -30);
+  g_autoptr(GPtrArray) cards = NULL;
+  g_autoptr(GPtrArray) narrowed = NULL;
 
   /* Through the entry, in any case; the entry waits a moment before it
    * reports a change. */
@@ -420,6 +422,29 @@ test_search (Fixture       *fixture,
   rd_lane_view_set_search (inventory, "");
   g_assert_cmpuint (g_list_model_get_n_items (shown), ==, 5);
   g_assert_cmpstr (lane_count (fixture, RD_LANE_INVENTORY), ==, "5");
+
+  /* A search keeps the lane's cards where they are and gives them the
+   * devices it shows, in order: the list view builds no new ones, and the
+   * first card now shows HR-LT-001 instead of FIN-PC-003. */
+  rd_ui_test_iterate (100);
+  cards = g_ptr_array_new_with_free_func (g_object_unref);
+  rd_ui_test_collect (GTK_WIDGET (inventory), RD_TYPE_DEVICE_CARD, cards);
+  g_assert_cmpuint (cards->len, ==, 5);
+  g_ptr_array_foreach (cards, (GFunc) (void (*) (void)) g_object_ref, NULL);
+  rd_lane_view_set_search (inventory, "hr-lt");
+  rd_ui_test_iterate (100);
+  narrowed = g_ptr_array_new ();
+  rd_ui_test_collect (GTK_WIDGET (inventory), RD_TYPE_DEVICE_CARD, narrowed);
+  g_assert_cmpuint (narrowed->len, ==, 2);
+  for (guint i = 0; i < narrowed->len; i++)
+    {
+      g_autoptr(RdDevice) item = g_list_model_get_item (shown, i);
+
+      g_assert_true (narrowed->pdata[i] == cards->pdata[i]);
+      g_assert_true (rd_device_card_get_device (narrowed->pdata[i]) == item);
+    }
+  rd_lane_view_set_search (inventory, "");
+  g_assert_cmpuint (g_list_model_get_n_items (shown), ==, 5);
 
   /* Quick filters: only what Intune reported. */
   g_object_set (device (fixture, 1), "encrypted", RD_TRISTATE_NO, NULL);

@@ -11,16 +11,21 @@
 #include "rd-method.h"
 #include "rd-readiness.h"
 #include "rd-run-ready-button.h"
+#include "rd-stable-selection.h"
+#include "rd-view-utils.h"
 
 /* One lane of the board: its title, how many devices it holds, and the
  * devices as cards, or an empty state that says what the lane is for.
  *
- * The pipeline is the board's lane → RdDeviceQueryModel → GtkMultiSelection.
- * The query model sorts and filters a long lane on a worker and swaps the
- * result in with one "items-changed", so that a keystroke in the search of
- * 100,000 devices costs the main thread little more than the rows it shows;
+ * The pipeline is the board's lane → RdDeviceQueryModel → GtkMultiSelection
+ * → RdStableSelection → GtkListView. The query model sorts and filters a
+ * long lane on a worker and swaps the result in with one "items-changed";
  * the sort keys are the devices' own, made where the devices are made.
- * Only the Devices lane sorts; the plan lanes keep the board's order.
+ * The stable selection keeps the list view's cards where they are and
+ * gives them their new devices, so that a keystroke in the search of
+ * 100,000 devices costs the main thread a rebind of the cards it shows,
+ * not new cards. Only the Devices lane sorts; the plan lanes keep the
+ * board's order. A new query shows its result from the top.
  *
  * A lane is a drop target for one device or a list of them. Drops, the
  * cards' menus and the Ctrl+1/2/3 shortcuts all activate the window's
@@ -36,7 +41,9 @@ struct _RdLaneView
 
   RdDeviceQueryModel *query;
   GtkMultiSelection *selection;
+  RdStableSelection *rows;
   RdDevice *selected_device;
+  gboolean scroll_to_top;
 
   /* Filter criteria, handed to the query model. */
   char *search;
@@ -156,6 +163,7 @@ update_sorter (RdLaneView *self)
     sort = g_strcmp0 (self->sort_by, "last-sync") == 0 ? RD_DEVICE_SORT_LAST_SYNC
                                                          : RD_DEVICE_SORT_NAME;
 
+  self->scroll_to_top = TRUE;
   rd_device_query_model_set_sort (self->query, sort);
 }
 
@@ -190,6 +198,7 @@ refilter (RdLaneView *self)
       stale_before = g_date_time_add_days (now, -RD_READINESS_STALE_DAYS);
     }
 
+  self->scroll_to_top = TRUE;
   rd_device_query_model_set_filter (self->query, (const char *const *) self->words, filters,
                                     stale_before);
   if (self->only_noncompliant || self->only_unencrypted || self->only_without_autopilot ||
@@ -302,6 +311,17 @@ static void
 on_filter_model_items_changed_cb (RdLaneView *self)
 {
   update_count (self);
+
+  /* The cards stay in place when the result changes, and so would the
+   * scroll position: a new query starts at the top. */
+  if (self->scroll_to_top && !rd_device_query_model_get_pending (self->query))
+    {
+      GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
+
+      self->scroll_to_top = FALSE;
+      if (vadjustment != NULL && gtk_adjustment_get_value (vadjustment) > 0)
+        gtk_adjustment_set_value (vadjustment, 0);
+    }
 }
 
 static void
@@ -324,10 +344,12 @@ on_factory_bind_cb (GtkSignalListItemFactory *factory,
                     RdLaneView               *self)
 {
   RdDeviceCard *card = RD_DEVICE_CARD (gtk_list_item_get_child (item));
-  RdDevice *device = gtk_list_item_get_item (item);
+  RdDevice *device = rd_view_list_item_get_item (item);
 
   rd_device_card_set_device (card, device);
-  rd_device_card_set_plan (card, self->board != NULL ? rd_board_get_plan (self->board, device) : NULL);
+  rd_device_card_set_plan (card, self->board != NULL && device != NULL
+                                   ? rd_board_get_plan (self->board, device)
+                                   : NULL);
 }
 
 static void
@@ -394,6 +416,7 @@ rd_lane_view_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), RD_TYPE_LANE_VIEW);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
+  g_clear_object (&self->rows);
   g_clear_object (&self->selection);
   g_clear_object (&self->query);
   g_clear_object (&self->selected_device);
@@ -594,7 +617,12 @@ rd_lane_view_init (RdLaneView *self)
                            G_CALLBACK (on_selection_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->selection, "items-changed",
                            G_CALLBACK (on_selection_changed_cb), self, G_CONNECT_SWAPPED);
-  gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (self->selection));
+  /* A lane fills its first screenful of cards a few at a time, so that
+   * the main loop goes on while they are built. */
+  self->rows = rd_stable_selection_new (GTK_SELECTION_MODEL (self->selection));
+  rd_stable_selection_set_fill_steps (self->rows, 32, 256);
+  gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (self->rows));
+  rd_view_follow_slots (gtk_list_view_get_factory (self->list_view));
 
   types[0] = RD_TYPE_DEVICE;
   types[1] = G_TYPE_LIST_MODEL;

@@ -7,6 +7,7 @@
 
 #include "rd-view-utils.h"
 #include "rd-csv.h"
+#include "rd-stable-selection.h"
 
 /* What the table views (Activity, BitLocker) share: their cells, the
  * selection over their column view, and exporting what they show as CSV
@@ -154,6 +155,111 @@ rd_view_set_column_model (GtkColumnView *column_view,
   gtk_single_selection_set_autoselect (selection, FALSE);
   gtk_single_selection_set_can_unselect (selection, TRUE);
   gtk_column_view_set_model (column_view, GTK_SELECTION_MODEL (selection));
+
+  return selection;
+}
+
+/* Rows that stay in place */
+
+static GQuark
+factory_quark (void)
+{
+  static GQuark quark;
+
+  if (quark == 0)
+    quark = g_quark_from_static_string ("rd-view-factory");
+
+  return quark;
+}
+
+/* The row's slot has a new item: the list changed under the row, which
+ * binds again, as if the list view had given it the item. */
+static void
+on_slot_notify_item_cb (RdListSlot  *slot,
+                        GParamSpec  *pspec,
+                        GtkListItem *list_item)
+{
+  GtkListItemFactory *factory = g_object_get_qdata (G_OBJECT (list_item), factory_quark ());
+
+  g_signal_emit_by_name (factory, "bind", list_item);
+}
+
+static void
+on_follow_bind_cb (GtkSignalListItemFactory *factory,
+                   GtkListItem              *list_item)
+{
+  RdListSlot *slot = gtk_list_item_get_item (list_item);
+
+  g_object_set_qdata (G_OBJECT (list_item), factory_quark (), factory);
+  g_signal_handlers_disconnect_by_func (slot, on_slot_notify_item_cb, list_item);
+  g_signal_connect (slot, "notify::item", G_CALLBACK (on_slot_notify_item_cb), list_item);
+}
+
+static void
+on_follow_unbind_cb (GtkSignalListItemFactory *factory,
+                     GtkListItem              *list_item)
+{
+  g_signal_handlers_disconnect_by_func (gtk_list_item_get_item (list_item),
+                                        on_slot_notify_item_cb, list_item);
+}
+
+/**
+ * rd_view_follow_slots:
+ * @factory: the factory of a list or column view whose model is an
+ *   RdStableSelection
+ *
+ * Binds a row again (emits @factory's "bind") whenever its slot gets a new
+ * item. Call it after the factory's own handlers are connected, whose bind
+ * reads the item with rd_view_list_item_get_item().
+ */
+void
+rd_view_follow_slots (GtkListItemFactory *factory)
+{
+  g_return_if_fail (GTK_IS_SIGNAL_LIST_ITEM_FACTORY (factory));
+
+  g_signal_connect (factory, "bind", G_CALLBACK (on_follow_bind_cb), NULL);
+  g_signal_connect (factory, "unbind", G_CALLBACK (on_follow_unbind_cb), NULL);
+}
+
+/**
+ * rd_view_list_item_get_item:
+ *
+ * Returns: (transfer none) (type GObject): the item of @list_item's slot
+ */
+gpointer
+rd_view_list_item_get_item (GtkListItem *list_item)
+{
+  return rd_list_slot_get_item (gtk_list_item_get_item (list_item));
+}
+
+/**
+ * rd_view_set_stable_model:
+ * @model: the rows, sorted and filtered
+ *
+ * Like rd_view_set_column_model(), with rows that stay in place when
+ * @model changes (RdStableSelection): the cells' factories must follow the
+ * slots (rd_view_follow_slots()).
+ *
+ * Returns: (transfer full): the selection, whose items are @model's
+ */
+GtkSingleSelection *
+rd_view_set_stable_model (GtkColumnView *column_view,
+                          GListModel    *model)
+{
+  GtkSingleSelection *selection = gtk_single_selection_new (g_object_ref (model));
+  g_autoptr(RdStableSelection) rows = NULL;
+  GListModel *columns = gtk_column_view_get_columns (column_view);
+
+  gtk_single_selection_set_autoselect (selection, FALSE);
+  gtk_single_selection_set_can_unselect (selection, TRUE);
+  rows = rd_stable_selection_new (GTK_SELECTION_MODEL (selection));
+  gtk_column_view_set_model (column_view, GTK_SELECTION_MODEL (rows));
+  for (guint i = 0; i < g_list_model_get_n_items (columns); i++)
+    {
+      g_autoptr(GtkColumnViewColumn) column = g_list_model_get_item (columns, i);
+
+      rd_view_follow_slots (gtk_column_view_column_get_factory (column));
+    }
 
   return selection;
 }

@@ -24,6 +24,10 @@ void                  rd_view_badge_setup_cb    (GtkSignalListItemFactory *facto
                                                  gpointer                  user_data);
 GtkSingleSelection   *rd_view_set_column_model  (GtkColumnView            *column_view,
                                                  GListModel               *model);
+GtkSingleSelection   *rd_view_set_stable_model  (GtkColumnView            *column_view,
+                                                 GListModel               *model);
+void                  rd_view_follow_slots      (GtkListItemFactory       *factory);
+gpointer              rd_view_list_item_get_item (GtkListItem             *list_item);
 
 GtkFileChooserNative *rd_view_csv_chooser_new   (GtkWidget                *widget,
                                                  const char               *title,

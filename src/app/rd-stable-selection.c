@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "rd-stable-selection"
+
+#include "config.h"
+
+#include "rd-stable-selection.h"
+
+/* A list view's rows that stay where they are when the list changes.
+ *
+ * GTK 4.8's GtkListView keeps a widget for up to 200 rows, and a row whose
+ * item is removed loses its widget: when a search swaps 8,768 devices for
+ * 893 others, the list view disposes of 200 cards and builds 200 new ones,
+ * hundreds of milliseconds of main thread for what is, on screen, new text
+ * in the same cards.
+ *
+ * RdStableSelection stands between a selection model and the list view.
+ * Its items are RdListSlots, one per position, and a slot stays the item
+ * of its position for as long as the list is that long: when the wrapped
+ * model changes, the slots of the changed positions take their new items
+ * (a "notify::item" the row rebinds on) and only a change in length
+ * reaches the list view, as items added or removed at the end. Selection
+ * is the wrapped model's, position for position.
+ *
+ * Slots are made when the list view asks for them and forgotten when it
+ * lets them go, so that a change of 100,000 devices touches only the rows
+ * that have widgets.
+ *
+ * Filling an empty list can be spread over several main-loop iterations
+ * (rd_stable_selection_set_fill_steps()): the list view builds a widget for
+ * each row it is given up to its limit, all in one go, and a few dozen at a
+ * time keep the main loop responsive while the first screenful is built. */
+
+struct _RdListSlot
+{
+  GObject parent_instance;
+
+  RdStableSelection *owner; /* not owned; cleared when the owner goes */
+  guint position;
+  GObject *item;
+};
+
+G_DEFINE_FINAL_TYPE (RdListSlot, rd_list_slot, G_TYPE_OBJECT)
+
+enum
+{
+  SLOT_PROP_0,
+  SLOT_PROP_ITEM,
+  SLOT_N_PROPS
+};
+
+static GParamSpec *slot_properties[SLOT_N_PROPS];
+
+struct _RdStableSelection
+{
+  GObject parent_instance;
+
+  GtkSelectionModel *model;
+  GPtrArray *slots; /* (element-type RdListSlot) (nullable): weak, one per row */
+  guint n_items;    /* the rows announced, at most the model's */
+
+  guint fill_step;
+  guint fill_limit;
+  guint fill_source;
+};
+
+static void
+rd_stable_selection_list_model_init (GListModelInterface *iface);
+static void
+rd_stable_selection_selection_model_init (GtkSelectionModelInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (RdStableSelection,
+                               rd_stable_selection,
+                               G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
+                                                      rd_stable_selection_list_model_init)
+                                 G_IMPLEMENT_INTERFACE (GTK_TYPE_SELECTION_MODEL,
+                                                        rd_stable_selection_selection_model_init))
+
+/* RdListSlot */
+
+static void
+rd_list_slot_finalize (GObject *object)
+{
+  RdListSlot *self = (RdListSlot *) object;
+
+  if (self->owner != NULL && self->position < self->owner->slots->len &&
+      g_ptr_array_index (self->owner->slots, self->position) == self)
+    g_ptr_array_index (self->owner->slots, self->position) = NULL;
+  g_clear_object (&self->item);
+
+  G_OBJECT_CLASS (rd_list_slot_parent_class)->finalize (object);
+}
+
+static void
+rd_list_slot_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  RdListSlot *self = RD_LIST_SLOT (object);
+
+  switch (prop_id)
+    {
+    case SLOT_PROP_ITEM:
+      g_value_set_object (value, self->item);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rd_list_slot_class_init (RdListSlotClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = rd_list_slot_finalize;
+  object_class->get_property = rd_list_slot_get_property;
+
+  slot_properties[SLOT_PROP_ITEM] = g_param_spec_object (
+    "item", NULL, NULL, G_TYPE_OBJECT,
+    G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, SLOT_N_PROPS, slot_properties);
+}
+
+static void
+rd_list_slot_init (RdListSlot *self)
+{
+}
+
+/**
+ * rd_list_slot_get_item:
+ *
+ * Returns: (transfer none) (type GObject) (nullable): the item of the
+ *   slot's position; "notify::item" says when it changes
+ */
+gpointer
+rd_list_slot_get_item (RdListSlot *self)
+{
+  g_return_val_if_fail (RD_IS_LIST_SLOT (self), NULL);
+
+  return self->item;
+}
+
+guint
+rd_list_slot_get_position (RdListSlot *self)
+{
+  g_return_val_if_fail (RD_IS_LIST_SLOT (self), 0);
+
+  return self->position;
+}
+
+static void
+slot_set_item (RdListSlot *self, gpointer item)
+{
+  if (g_set_object (&self->item, item))
+    g_object_notify_by_pspec (G_OBJECT (self), slot_properties[SLOT_PROP_ITEM]);
+}
+
+/* Slots beyond the end are forgotten: their rows go with the next
+ * "items-changed", and a later slot of the same position is a new one. */
+static void
+truncate_slots (RdStableSelection *self, guint length)
+{
+  for (guint i = length; i < self->slots->len; i++)
+    {
+      RdListSlot *slot = g_ptr_array_index (self->slots, i);
+
+      if (slot != NULL)
+        slot->owner = NULL;
+    }
+  g_ptr_array_set_size (self->slots, length);
+}
+
+/* GListModel */
+
+static GType
+rd_stable_selection_get_item_type (GListModel *list)
+{
+  return RD_TYPE_LIST_SLOT;
+}
+
+static guint
+rd_stable_selection_get_n_items (GListModel *list)
+{
+  return RD_STABLE_SELECTION (list)->n_items;
+}
+
+static gpointer
+rd_stable_selection_get_item (GListModel *list, guint position)
+{
+  RdStableSelection *self = RD_STABLE_SELECTION (list);
+  RdListSlot *slot;
+
+  if (position >= self->n_items)
+    return NULL;
+
+  slot = g_ptr_array_index (self->slots, position);
+  if (slot != NULL)
+    return g_object_ref (slot);
+
+  slot = g_object_new (RD_TYPE_LIST_SLOT, NULL);
+  slot->owner = self;
+  slot->position = position;
+  slot->item = g_list_model_get_item (G_LIST_MODEL (self->model), position);
+  g_ptr_array_index (self->slots, position) = slot;
+
+  return slot;
+}
+
+static void
+rd_stable_selection_list_model_init (GListModelInterface *iface)
+{
+  iface->get_item_type = rd_stable_selection_get_item_type;
+  iface->get_n_items = rd_stable_selection_get_n_items;
+  iface->get_item = rd_stable_selection_get_item;
+}
+
+/* GtkSelectionModel: the wrapped model's, position for position. */
+
+static gboolean
+rd_stable_selection_is_selected (GtkSelectionModel *model, guint position)
+{
+  RdStableSelection *self = RD_STABLE_SELECTION (model);
+
+  return position < self->n_items && gtk_selection_model_is_selected (self->model, position);
+}
+
+static GtkBitset *
+rd_stable_selection_get_selection_in_range (GtkSelectionModel *model, guint position, guint n_items)
+{
+  RdStableSelection *self = RD_STABLE_SELECTION (model);
+  GtkBitset *selection = gtk_selection_model_get_selection_in_range (self->model, position,
+                                                                     n_items);
+
+  if (position + n_items > self->n_items)
+    gtk_bitset_remove_range_closed (selection, self->n_items, G_MAXUINT);
+
+  return selection;
+}
+
+static gboolean
+rd_stable_selection_select_item (GtkSelectionModel *model, guint position, gboolean unselect_rest)
+{
+  RdStableSelection *self = RD_STABLE_SELECTION (model);
+
+  return gtk_selection_model_select_item (self->model, position, unselect_rest);
+}
+
+static gboolean
+rd_stable_selection_unselect_item (GtkSelectionModel *model, guint position)
+{
+  RdStableSelection *self = RD_STABLE_SELECTION (model);
+
+  return gtk_selection_model_unselect_item (self->model, position);
+}
+
+static gboolean
+rd_stable_selection_select_range (GtkSelectionModel *model,
+                                  guint position,
+                                  guint n_items,
+                                  gboolean unselect_rest)
+{
+  RdStableSelection *self = RD_STABLE_SELECTION (model);
+
+  return gtk_selection_model_select_range (self->model, position, n_items, unselect_rest);
+}
+
+static gboolean
+rd_stable_selection_unselect_range (GtkSelectionModel *model, guint position, guint n_items)
+{
+  RdStableSelection *self = RD_STABLE_SELECTION (model);
+
+  return gtk_selection_model_unselect_range (self->model, position, n_items);
+}
+
+static gboolean
+rd_stable_selection_select_all (GtkSelectionModel *model)
+{
+  RdStableSelection *self = RD_STABLE_SELECTION (model);
+
+  return gtk_selection_model_select_all (self->model);
+}
+
+static gboolean
+rd_stable_selection_unselect_all (GtkSelectionModel *model)
+{
+  RdStableSelection *self = RD_STABLE_SELECTION (model);
+
+  return gtk_selection_model_unselect_all (self->model);
+}
+
+static gboolean
+rd_stable_selection_set_selection (GtkSelectionModel *model, GtkBitset *selected, GtkBitset *mask)
+{
+  RdStableSelection *self = RD_STABLE_SELECTION (model);
+
+  return gtk_selection_model_set_selection (self->model, selected, mask);
+}
+
+static void
+rd_stable_selection_selection_model_init (GtkSelectionModelInterface *iface)
+{
+  iface->is_selected = rd_stable_selection_is_selected;
+  iface->get_selection_in_range = rd_stable_selection_get_selection_in_range;
+  iface->select_item = rd_stable_selection_select_item;
+  iface->unselect_item = rd_stable_selection_unselect_item;
+  iface->select_range = rd_stable_selection_select_range;
+  iface->unselect_range = rd_stable_selection_unselect_range;
+  iface->select_all = rd_stable_selection_select_all;
+  iface->unselect_all = rd_stable_selection_unselect_all;
+  iface->set_selection = rd_stable_selection_set_selection;
+}
+
+/* Following the wrapped model */
+
+/* How many rows to announce of @available: all of them, unless an empty
+ * or short list is being filled step by step. */
+static guint
+rows_to_announce (RdStableSelection *self, guint available)
+{
+  if (self->fill_step == 0 || available <= self->n_items || self->n_items >= self->fill_limit)
+    return available;
+
+  return MIN (available, self->n_items + self->fill_step);
+}
+
+static void
+schedule_fill (RdStableSelection *self);
+
+/* Makes the announced length @length, as rows added or removed at the
+ * end. */
+static void
+announce (RdStableSelection *self, guint length)
+{
+  guint old_length = self->n_items;
+
+  if (length == old_length)
+    return;
+
+  if (length < old_length)
+    truncate_slots (self, length);
+  else
+    g_ptr_array_set_size (self->slots, length);
+  self->n_items = length;
+
+  if (length < old_length)
+    g_list_model_items_changed (G_LIST_MODEL (self), length, old_length - length, 0);
+  else
+    g_list_model_items_changed (G_LIST_MODEL (self), old_length, 0, length - old_length);
+}
+
+static gboolean
+fill_cb (gpointer user_data)
+{
+  RdStableSelection *self = RD_STABLE_SELECTION (user_data);
+
+  self->fill_source = 0;
+  announce (self, rows_to_announce (self, g_list_model_get_n_items (G_LIST_MODEL (self->model))));
+  schedule_fill (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_fill (RdStableSelection *self)
+{
+  if (self->fill_source != 0 ||
+      self->n_items >= g_list_model_get_n_items (G_LIST_MODEL (self->model)))
+    return;
+
+  self->fill_source = g_idle_add (fill_cb, self);
+  g_source_set_name_by_id (self->fill_source, "[recovery-desk] stable selection fill");
+}
+
+static void
+on_model_items_changed_cb (GListModel *model,
+                           guint position,
+                           guint removed,
+                           guint added,
+                           RdStableSelection *self)
+{
+  guint length = rows_to_announce (self, g_list_model_get_n_items (model));
+  guint changed_end;
+
+  /* A change in place moves nothing after it; anything else shifts every
+   * position after @position, up to the end of the rows kept. */
+  changed_end = removed == added ? position + added : G_MAXUINT;
+  changed_end = MIN (changed_end, MIN (length, self->n_items));
+
+  for (guint i = position; i < changed_end; i++)
+    {
+      RdListSlot *slot = g_ptr_array_index (self->slots, i);
+      g_autoptr (GObject) item = NULL;
+
+      if (slot == NULL)
+        continue;
+      item = g_list_model_get_item (model, i);
+      slot_set_item (slot, item);
+    }
+
+  announce (self, length);
+  schedule_fill (self);
+
+  /* The rows kept may now show items selected or not. */
+  if (changed_end > position)
+    gtk_selection_model_selection_changed (GTK_SELECTION_MODEL (self), position,
+                                           changed_end - position);
+}
+
+static void
+on_model_selection_changed_cb (GtkSelectionModel *model,
+                               guint position,
+                               guint n_items,
+                               RdStableSelection *self)
+{
+  if (position >= self->n_items)
+    return;
+
+  gtk_selection_model_selection_changed (GTK_SELECTION_MODEL (self), position,
+                                         MIN (n_items, self->n_items - position));
+}
+
+/* GObject overrides */
+
+static void
+rd_stable_selection_dispose (GObject *object)
+{
+  RdStableSelection *self = (RdStableSelection *) object;
+
+  g_clear_handle_id (&self->fill_source, g_source_remove);
+  if (self->model != NULL)
+    g_signal_handlers_disconnect_by_data (self->model, self);
+  g_clear_object (&self->model);
+  if (self->slots != NULL)
+    truncate_slots (self, 0);
+
+  G_OBJECT_CLASS (rd_stable_selection_parent_class)->dispose (object);
+}
+
+static void
+rd_stable_selection_finalize (GObject *object)
+{
+  RdStableSelection *self = (RdStableSelection *) object;
+
+  g_ptr_array_unref (self->slots);
+
+  G_OBJECT_CLASS (rd_stable_selection_parent_class)->finalize (object);
+}
+
+static void
+rd_stable_selection_class_init (RdStableSelectionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = rd_stable_selection_dispose;
+  object_class->finalize = rd_stable_selection_finalize;
+}
+
+static void
+rd_stable_selection_init (RdStableSelection *self)
+{
+  self->slots = g_ptr_array_new ();
+}
+
+/**
+ * rd_stable_selection_new:
+ * @model: (transfer none): the selection model whose items the slots hold
+ */
+RdStableSelection *
+rd_stable_selection_new (GtkSelectionModel *model)
+{
+  RdStableSelection *self;
+
+  g_return_val_if_fail (GTK_IS_SELECTION_MODEL (model), NULL);
+
+  self = g_object_new (RD_TYPE_STABLE_SELECTION, NULL);
+  self->model = g_object_ref (model);
+  self->n_items = g_list_model_get_n_items (G_LIST_MODEL (model));
+  g_ptr_array_set_size (self->slots, self->n_items);
+  g_signal_connect (model, "items-changed", G_CALLBACK (on_model_items_changed_cb), self);
+  g_signal_connect (model, "selection-changed", G_CALLBACK (on_model_selection_changed_cb), self);
+
+  return self;
+}
+
+/**
+ * rd_stable_selection_get_model:
+ *
+ * Returns: (transfer none): the wrapped selection model
+ */
+GtkSelectionModel *
+rd_stable_selection_get_model (RdStableSelection *self)
+{
+  g_return_val_if_fail (RD_IS_STABLE_SELECTION (self), NULL);
+
+  return self->model;
+}
+
+/**
+ * rd_stable_selection_set_fill_steps:
+ * @step: rows to add per main-loop iteration, or 0 to add them all at once
+ * @limit: the length up to which rows are added step by step
+ *
+ * While the list is shorter than @limit, rows the wrapped model gains are
+ * announced @step at a time, one step per idle; past @limit, all at once.
+ */
+void
+rd_stable_selection_set_fill_steps (RdStableSelection *self, guint step, guint limit)
+{
+  g_return_if_fail (RD_IS_STABLE_SELECTION (self));
+
+  self->fill_step = step;
+  self->fill_limit = limit;
+}
