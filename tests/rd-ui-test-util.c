@@ -3,6 +3,8 @@
 
 #include "rd-ui-test-util.h"
 
+#include "rd-device-card-private.h"
+
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -289,6 +291,18 @@ rd_ui_test_find_card (RdLaneView *lane,
       return cards->pdata[i];
 
   return NULL;
+}
+
+/* @card's part called @name ("state_label", "result_box", …), which must
+ * be built. */
+GtkWidget *
+rd_ui_test_card_part (RdDeviceCard *card,
+                      const char   *name)
+{
+  GtkWidget *part = rd_device_card_get_part (card, name);
+
+  g_assert_nonnull (part);
+  return part;
 }
 
 /* Opens a demo session on @app, its tenant answering after @latency_msec,

@@ -64,6 +64,8 @@ void              rd_ui_test_answer_dialog   (AdwMessageDialog *dialog,
 void              rd_ui_test_close_dialog    (AdwMessageDialog *dialog);
 RdDeviceCard     *rd_ui_test_find_card       (RdLaneView    *lane,
                                               RdDevice      *device);
+GtkWidget        *rd_ui_test_card_part       (RdDeviceCard  *card,
+                                              const char    *name);
 void              rd_ui_test_demo_open       (RdUiTestDemo  *demo,
                                               RdApplication *app,
                                               guint          latency_msec);

@@ -4,10 +4,11 @@
 #include <adwaita.h>
 
 #include "rd-application.h"
-#include "rd-device-card.h"
+#include "rd-device-card-private.h"
 #include "rd-lane-view.h"
 #include "rd-plan-pane.h"
 #include "rd-readiness.h"
+#include "rd-ui-utils.h"
 #include "rd-window.h"
 
 #include "rd-ui-test-util.h"
@@ -275,8 +276,7 @@ test_card_menu_move (Fixture       *fixture,
   g_assert_nonnull (card);
   g_assert_true (rd_device_card_get_plan (card) ==
                  rd_board_get_plan (fixture->board, device (fixture, 2)));
-  g_assert_true (gtk_widget_get_visible (
-    GTK_WIDGET (rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, "state_label"))));
+  g_assert_true (gtk_widget_get_visible (rd_ui_test_card_part (card, "state_label")));
 }
 
 static void
@@ -368,8 +368,7 @@ test_refused_move (Fixture       *fixture,
   /* Its card offers no move at all. */
   card = rd_ui_test_find_card (fixture->lanes[RD_LANE_BREAK_FIX], device (fixture, 0));
   g_assert_nonnull (card);
-  g_assert_false (gtk_widget_get_visible (
-    GTK_WIDGET (rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, "menu_button"))));
+  g_assert_false (gtk_widget_get_visible (rd_ui_test_card_part (card, "menu_button")));
 
   g_value_init (&value, RD_TYPE_DEVICE);
   g_value_set_object (&value, device (fixture, 0));
@@ -679,7 +678,7 @@ test_card_finalizes (void)
   GtkLabel *name;
 
   rd_device_card_set_device (RD_DEVICE_CARD (card), pc);
-  name = GTK_LABEL (rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, "name_label"));
+  name = GTK_LABEL (rd_ui_test_card_part (RD_DEVICE_CARD (card), "name_label"));
   g_assert_cmpstr (gtk_label_get_label (name), ==, "PC-9");
   g_object_set (pc, "name", "PC-10", NULL);
   g_assert_cmpstr (gtk_label_get_label (name), ==, "PC-10");
@@ -695,8 +694,8 @@ test_card_tooltips (void)
   g_autoptr(RdDevice) other = make_device ("d8", "PC-8", RD_JOIN_TYPE_ENTRA_JOINED);
   g_autoptr(GDateTime) last_sync = g_date_time_new_utc (2026, 11, 19, 17, 0, 0);
   GtkWidget *card = g_object_ref_sink (rd_device_card_new ());
-  GtkWidget *details = rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, "details_label");
-  GtkWidget *sync = rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, "sync_label");
+  GtkWidget *details = rd_ui_test_card_part (RD_DEVICE_CARD (card), "details_label");
+  GtkWidget *sync = rd_ui_test_card_part (RD_DEVICE_CARD (card), "sync_label");
   g_autofree char *text = NULL;
 
   g_object_set (pc, "model", "Latitude 7440", "user-display-name", "Åsa Öberg", "last-sync",
@@ -721,6 +720,291 @@ test_card_tooltips (void)
   text = rd_device_card_dup_tooltip (RD_DEVICE_CARD (card), sync);
   g_assert_cmpstr (text, ==, "Has never checked in with Intune");
 
+  g_assert_finalize_object (card);
+}
+
+/* A fresh card holds what the inventory shows and nothing more; a plan
+ * lane's parts are built when first needed, in their place, and kept. */
+static void
+test_card_parts (void)
+{
+  static const char *const later[] = {
+    "state_label", "wipe_badge", "result_box", "spinner", "result_label",
+    "request_box", "request_label", "copy_button", "menu",
+  };
+  static const char *const order[] = {
+    "name_label", "state_label", "details_label", "sync_label", "bitlocker_badge",
+    "autopilot_badge", "compliance_badge", "wipe_badge", "result_box", "request_box",
+    "menu_button",
+  };
+  g_autoptr(RdDevice) pc = make_device ("d9", "PC-9", RD_JOIN_TYPE_ENTRA_JOINED);
+  g_autoptr(RdPlan) plan = rd_plan_new (pc, RD_LANE_BREAK_FIX, RD_METHOD_WIPE_RETAIN);
+  g_autoptr(GError) error = NULL;
+  GtkWidget *card = g_object_ref_sink (rd_device_card_new ());
+  RdDeviceCard *self = RD_DEVICE_CARD (card);
+  GtkWidget *child, *wipe, *state, *result, *spinner, *request;
+  guint n_children = 0;
+
+  rd_device_card_set_device (self, pc);
+  for (guint i = 0; i < G_N_ELEMENTS (later); i++)
+    g_assert_null (rd_device_card_get_part (self, later[i]));
+  for (child = gtk_widget_get_first_child (card); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n_children++;
+  g_assert_cmpuint (n_children, ==, 7);
+  g_assert_true (gtk_widget_get_visible (rd_ui_test_card_part (self, "menu_button")));
+
+  /* The wipe badge comes with a pending wipe, and stays, hidden, after. */
+  g_object_set (pc, "management-state", RD_MANAGEMENT_STATE_WIPE_PENDING, NULL);
+  wipe = rd_ui_test_card_part (self, "wipe_badge");
+  g_assert_true (gtk_widget_get_visible (wipe));
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (wipe)), ==, "Wipe pending");
+  g_assert_true (gtk_widget_has_css_class (wipe, "badge"));
+  g_object_set (pc, "management-state", RD_MANAGEMENT_STATE_MANAGED, NULL);
+  g_assert_false (gtk_widget_get_visible (wipe));
+  g_assert_true (rd_device_card_get_part (self, "wipe_badge") == wipe);
+
+  /* A plan: its state, then its run, line by line. */
+  rd_device_card_set_plan (self, plan);
+  state = rd_ui_test_card_part (self, "state_label");
+  g_assert_true (gtk_widget_get_visible (state));
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (state)), ==,
+                   rd_ui_plan_state_title (RD_PLAN_STATE_DRAFT));
+  g_assert_null (rd_device_card_get_part (self, "result_box"));
+  g_assert_true (rd_plan_transition (plan, RD_PLAN_STATE_READY, &error));
+  g_assert_true (rd_plan_transition (plan, RD_PLAN_STATE_SENDING, &error));
+  g_assert_no_error (error);
+  result = rd_ui_test_card_part (self, "result_box");
+  spinner = rd_ui_test_card_part (self, "spinner");
+  g_assert_true (gtk_widget_get_visible (result));
+  g_assert_true (gtk_widget_get_visible (spinner));
+  g_assert_true (gtk_spinner_get_spinning (GTK_SPINNER (spinner)));
+  g_assert_false (gtk_widget_get_visible (rd_ui_test_card_part (self, "menu_button")));
+  g_assert_null (rd_device_card_get_part (self, "request_box"));
+
+  rd_plan_add_request_id (plan, "req-1");
+  rd_plan_set_last_error (plan, "Forbidden (request-id req-1)");
+  g_assert_true (rd_plan_transition (plan, RD_PLAN_STATE_FAILED, &error));
+  g_assert_no_error (error);
+  g_assert_false (gtk_widget_get_visible (spinner));
+  g_assert_false (gtk_spinner_get_spinning (GTK_SPINNER (spinner)));
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (rd_ui_test_card_part (self, "result_label"))),
+                   ==, "Forbidden");
+  g_assert_true (gtk_widget_has_css_class (rd_ui_test_card_part (self, "result_label"), "error"));
+  request = rd_ui_test_card_part (self, "request_box");
+  g_assert_true (gtk_widget_get_visible (request));
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (rd_ui_test_card_part (self, "request_label"))),
+                   ==, "request-id req-1");
+  g_assert_true (gtk_widget_is_ancestor (rd_ui_test_card_part (self, "copy_button"), request));
+
+  /* Every part in its place, as the eye and the keyboard go. */
+  child = gtk_widget_get_first_child (card);
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++, child = gtk_widget_get_next_sibling (child))
+    g_assert_true (child == rd_ui_test_card_part (self, order[i]));
+  g_assert_null (child);
+
+  /* Back to the inventory: the parts hide and stay built. */
+  rd_device_card_set_plan (self, NULL);
+  g_assert_false (gtk_widget_get_visible (state));
+  g_assert_false (gtk_widget_get_visible (result));
+  g_assert_false (gtk_widget_get_visible (request));
+  g_assert_true (rd_device_card_get_part (self, "request_box") == request);
+  g_assert_true (gtk_widget_get_visible (rd_ui_test_card_part (self, "menu_button")));
+
+  g_assert_finalize_object (card);
+}
+
+static graphene_rect_t
+part_bounds (RdDeviceCard *card,
+             const char   *name)
+{
+  graphene_rect_t bounds;
+
+  g_assert_true (gtk_widget_compute_bounds (rd_ui_test_card_part (card, name), GTK_WIDGET (card),
+                                            &bounds));
+  return bounds;
+}
+
+#define RIGHT(r) ((r).origin.x + (r).size.width)
+#define BOTTOM(r) ((r).origin.y + (r).size.height)
+
+/* The card lays its parts out as rows in a column, the menu button to
+ * the right, as its nested boxes used to; right to left, mirrored. */
+static void
+test_card_layout (void)
+{
+  g_autoptr(RdDevice) pc = make_device ("d9", "PC-9", RD_JOIN_TYPE_ENTRA_JOINED);
+  g_autoptr(RdPlan) plan = rd_plan_new (pc, RD_LANE_BREAK_FIX, RD_METHOD_WIPE_RETAIN);
+  g_autoptr(GError) error = NULL;
+  GtkWidget *card = g_object_ref_sink (rd_device_card_new ());
+  RdDeviceCard *self = RD_DEVICE_CARD (card);
+  GtkWindow *window;
+  graphene_rect_t name, state, details, sync, bitlocker, compliance, result, request, menu, copy;
+  int width, inventory_height;
+
+  gtk_widget_set_valign (card, GTK_ALIGN_START);
+  window = rd_ui_test_window_new (card, 360, 400);
+  rd_device_card_set_device (self, pc);
+  gtk_window_present (window);
+  rd_ui_test_iterate (100);
+  inventory_height = gtk_widget_get_height (card);
+
+  g_assert_true (rd_plan_transition (plan, RD_PLAN_STATE_READY, &error));
+  g_assert_true (rd_plan_transition (plan, RD_PLAN_STATE_SENDING, &error));
+  rd_plan_add_request_id (plan, "6f0e1c52-5f0e-4c1e-9d4b-1a2b3c4d5e6f");
+  rd_plan_set_last_error (plan, "Intune refused the wipe: the device is not corporate-owned and "
+                                "cannot be reset this way by an administrator (request-id "
+                                "6f0e1c52-5f0e-4c1e-9d4b-1a2b3c4d5e6f)");
+  g_assert_true (rd_plan_transition (plan, RD_PLAN_STATE_FAILED, &error));
+  g_assert_no_error (error);
+  rd_device_card_set_plan (self, plan);
+  rd_ui_test_iterate (100);
+
+  width = gtk_widget_get_width (card);
+  name = part_bounds (self, "name_label");
+  state = part_bounds (self, "state_label");
+  details = part_bounds (self, "details_label");
+  sync = part_bounds (self, "sync_label");
+  bitlocker = part_bounds (self, "bitlocker_badge");
+  compliance = part_bounds (self, "compliance_badge");
+  result = part_bounds (self, "result_label");
+  request = part_bounds (self, "request_box");
+  menu = part_bounds (self, "menu_button");
+  copy = part_bounds (self, "copy_button");
+
+  /* The menu button at the top right, the column filling the rest. */
+  g_assert_cmpfloat (RIGHT (menu) - name.origin.x, ==, width);
+  g_assert_cmpfloat (menu.origin.y, ==, name.origin.y);
+  g_assert_cmpfloat (RIGHT (state), ==, menu.origin.x - 6);
+  g_assert_cmpfloat (RIGHT (sync), ==, menu.origin.x - 6);
+  g_assert_cmpfloat (RIGHT (copy), <=, menu.origin.x - 6);
+  g_assert_cmpfloat (RIGHT (name), <=, state.origin.x - 6);
+  g_assert_cmpfloat (details.origin.x, ==, name.origin.x);
+  g_assert_cmpfloat (bitlocker.origin.x, ==, name.origin.x);
+  g_assert_cmpfloat (compliance.origin.x, >, RIGHT (bitlocker));
+
+  /* Rows 3 px apart, the badges 3 px more. */
+  g_assert_cmpfloat (details.origin.y, >=, BOTTOM (name) + 3);
+  g_assert_cmpfloat (bitlocker.origin.y, >=, BOTTOM (details) + 6);
+  g_assert_cmpfloat (result.origin.y, >=, BOTTOM (bitlocker) + 6);
+  g_assert_cmpfloat (request.origin.y, >=, BOTTOM (result) + 3);
+  g_assert_cmpfloat (BOTTOM (request) - name.origin.y, ==, gtk_widget_get_height (card));
+
+  /* The error wraps onto more lines instead of widening the card. */
+  g_assert_cmpfloat (result.size.height, >, 1.5 * sync.size.height);
+  g_assert_cmpfloat (RIGHT (result), <=, menu.origin.x - 6);
+  g_assert_cmpint (gtk_widget_get_height (card), >, inventory_height);
+
+  /* Right to left. */
+  gtk_widget_set_direction (card, GTK_TEXT_DIR_RTL);
+  rd_ui_test_iterate (100);
+  name = part_bounds (self, "name_label");
+  menu = part_bounds (self, "menu_button");
+  state = part_bounds (self, "state_label");
+  g_assert_cmpfloat (RIGHT (name) - menu.origin.x, ==, width);
+  g_assert_cmpfloat (state.origin.x, ==, RIGHT (menu) + 6);
+
+  rd_ui_test_close_window (window, 50);
+  g_assert_finalize_object (card);
+}
+
+/* The menu button and a right click open the same menu, built on the
+ * first; a card whose plan is on its way has none. */
+static void
+test_card_menu (void)
+{
+  g_autoptr(RdDevice) pc = make_device ("d9", "PC-9", RD_JOIN_TYPE_ENTRA_JOINED);
+  g_autoptr(RdPlan) plan = rd_plan_new (pc, RD_LANE_BREAK_FIX, RD_METHOD_WIPE_RETAIN);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GListModel) controllers = NULL;
+  GtkWidget *card = g_object_ref_sink (rd_device_card_new ());
+  RdDeviceCard *self = RD_DEVICE_CARD (card);
+  GtkGesture *secondary = NULL;
+  GtkWidget *button, *popover;
+  graphene_rect_t bounds;
+  GdkRectangle pointing_to;
+  GMenuModel *model, *lanes;
+  g_autofree char *label = NULL;
+  g_autofree char *lane = NULL;
+  g_autofree char *tooltip = NULL;
+  GtkWindow *window;
+
+  window = rd_ui_test_window_new (card, 360, 200);
+  rd_device_card_set_device (self, pc);
+  gtk_window_present (window);
+  rd_ui_test_iterate (100);
+  button = rd_ui_test_card_part (self, "menu_button");
+  tooltip = rd_device_card_dup_tooltip (self, button);
+  g_assert_cmpstr (tooltip, ==, "Device Menu");
+
+  /* The button: "Move To" the two other lanes. */
+  g_signal_emit_by_name (button, "clicked");
+  popover = rd_ui_test_card_part (self, "menu");
+  g_assert_true (GTK_IS_POPOVER_MENU (popover));
+  g_assert_true (gtk_widget_get_parent (popover) == card);
+  g_assert_true (gtk_widget_get_visible (popover));
+  g_assert_true (gtk_widget_get_state_flags (button) & GTK_STATE_FLAG_CHECKED);
+  g_assert_true (gtk_widget_compute_bounds (button, card, &bounds));
+  g_assert_true (gtk_popover_get_pointing_to (GTK_POPOVER (popover), &pointing_to));
+  g_assert_cmpint (pointing_to.x, ==, (int) bounds.origin.x);
+  g_assert_cmpint (pointing_to.y, ==, (int) bounds.origin.y);
+  g_assert_cmpint (pointing_to.width, ==, (int) bounds.size.width);
+  g_assert_cmpint (pointing_to.height, ==, (int) bounds.size.height);
+  model = gtk_popover_menu_get_menu_model (GTK_POPOVER_MENU (popover));
+  g_assert_cmpint (g_menu_model_get_n_items (model), ==, 1);
+  g_assert_true (g_menu_model_get_item_attribute (model, 0, G_MENU_ATTRIBUTE_LABEL, "s", &label));
+  g_assert_cmpstr (label, ==, "_Move To");
+  lanes = g_menu_model_get_item_link (model, 0, G_MENU_LINK_SUBMENU);
+  g_assert_cmpint (g_menu_model_get_n_items (lanes), ==, 2);
+  g_assert_true (g_menu_model_get_item_attribute (lanes, 0, G_MENU_ATTRIBUTE_TARGET, "s", &lane));
+  g_assert_cmpstr (lane, ==, "break-fix");
+  g_clear_object (&lanes);
+  gtk_popover_popdown (GTK_POPOVER (popover));
+  g_assert_false (gtk_widget_get_visible (popover));
+  g_assert_false (gtk_widget_get_state_flags (button) & GTK_STATE_FLAG_CHECKED);
+
+  /* A right click on the card: the same popover, with the lanes a card
+   * in Break and Fix can go to. */
+  rd_device_card_set_plan (self, plan);
+  controllers = gtk_widget_observe_controllers (card);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_CLICK (controller) &&
+          gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (controller)) == GDK_BUTTON_SECONDARY)
+        secondary = GTK_GESTURE (controller);
+    }
+  g_assert_nonnull (secondary);
+  g_signal_emit_by_name (secondary, "pressed", 1, 20.0, 10.0);
+  g_assert_true (rd_ui_test_card_part (self, "menu") == popover);
+  g_assert_true (gtk_widget_get_visible (popover));
+  lanes = g_menu_model_get_item_link (
+    gtk_popover_menu_get_menu_model (GTK_POPOVER_MENU (popover)), 0, G_MENU_LINK_SUBMENU);
+  g_clear_pointer (&lane, g_free);
+  g_assert_true (g_menu_model_get_item_attribute (lanes, 0, G_MENU_ATTRIBUTE_TARGET, "s", &lane));
+  g_assert_cmpstr (lane, ==, "inventory");
+  g_clear_object (&lanes);
+
+  /* On its way, the plan takes the open menu away, and a right click
+   * opens none. (Checked at once: an open popover also closes when
+   * another test's window takes the focus.) */
+  g_assert_true (rd_plan_transition (plan, RD_PLAN_STATE_READY, &error));
+  g_assert_no_error (error);
+  g_assert_true (gtk_widget_get_visible (popover));
+  g_assert_true (rd_plan_transition (plan, RD_PLAN_STATE_SENDING, &error));
+  g_assert_no_error (error);
+  g_assert_false (gtk_widget_get_visible (popover));
+  g_assert_false (gtk_widget_get_visible (button));
+  g_signal_emit_by_name (secondary, "pressed", 1, 20.0, 10.0);
+  g_assert_false (gtk_widget_get_visible (popover));
+
+  /* A card goes away with its menu open. */
+  g_clear_object (&controllers);
+  rd_device_card_set_plan (self, NULL);
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_true (gtk_widget_get_visible (popover));
+  rd_ui_test_close_window (window, 50);
   g_assert_finalize_object (card);
 }
 
@@ -755,6 +1039,9 @@ main (int   argc,
   ADD ("/rd/board-ui/plan/request", test_plan_request);
   g_test_add_func ("/rd/board-ui/card/finalizes", test_card_finalizes);
   g_test_add_func ("/rd/board-ui/card/tooltips", test_card_tooltips);
+  g_test_add_func ("/rd/board-ui/card/parts", test_card_parts);
+  g_test_add_func ("/rd/board-ui/card/layout", test_card_layout);
+  g_test_add_func ("/rd/board-ui/card/menu", test_card_menu);
 
   status = g_test_run ();
   g_clear_object (&app);

@@ -7,7 +7,7 @@
 #include <sys/sysmacros.h>
 
 #include "rd-application.h"
-#include "rd-device-card.h"
+#include "rd-device-card-private.h"
 #include "rd-drive-private.h"
 #include "rd-lane-view.h"
 #include "rd-method.h"
@@ -65,11 +65,11 @@ assert_button_says (RdRunReadyButton *button,
   g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (button)), ==, label);
 }
 
-static GObject *
+static GtkWidget *
 card_child (RdDeviceCard *card,
             const char   *name)
 {
-  return rd_ui_test_template_child (card, RD_TYPE_DEVICE_CARD, name);
+  return rd_ui_test_card_part (card, name);
 }
 
 /* RD_SCREENSHOT_DIR=folder saves @widget there as @name. */
@@ -378,9 +378,9 @@ assert_card_shows_request_id (RdDeviceCard *card,
 {
   g_autofree char *text = g_strdup_printf ("request-id %s", request_id);
 
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (card_child (card, "request_box"))));
+  g_assert_true (gtk_widget_get_visible (card_child (card, "request_box")));
   g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (card_child (card, "request_label"))), ==, text);
-  g_assert_nonnull (rd_ui_test_find_button (GTK_WIDGET (card_child (card, "request_box")), NULL));
+  g_assert_nonnull (rd_ui_test_find_button (card_child (card, "request_box"), NULL));
 }
 
 /* The card of a failed plan shows Graph's error and its request-id, and
@@ -392,19 +392,20 @@ assert_card_shows_failure (Demo   *demo,
   RdDeviceCard *card = rd_ui_test_find_card (demo->break_fix, rd_plan_get_device (plan));
   const char *request_id = last_request_id (plan);
   g_autofree char *copied = NULL;
-  GtkWidget *copy;
+  GtkWidget *copy, *spinner;
   GtkLabel *result;
 
   g_assert_nonnull (card);
   result = GTK_LABEL (card_child (card, "result_label"));
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (card_child (card, "result_box"))));
+  g_assert_true (gtk_widget_get_visible (card_child (card, "result_box")));
   g_assert_nonnull (strstr (gtk_label_get_label (result), REFUSAL));
   g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (result), "error"));
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (card_child (card, "spinner"))));
+  spinner = rd_device_card_get_part (card, "spinner");
+  g_assert_true (spinner == NULL || !gtk_widget_get_visible (spinner));
   assert_card_shows_request_id (card, request_id);
 
   gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (card)), "");
-  copy = rd_ui_test_find_button (GTK_WIDGET (card_child (card, "request_box")), NULL);
+  copy = rd_ui_test_find_button (card_child (card, "request_box"), NULL);
   g_assert_nonnull (copy);
   g_signal_emit_by_name (copy, "clicked");
   copied = read_clipboard (GTK_WIDGET (card));
@@ -470,7 +471,7 @@ test_demo_run_ready (void)
       {
         card = rd_ui_test_find_card (demo.break_fix, rd_plan_get_device (plans->pdata[i]));
         g_assert_nonnull (card);
-        g_assert_true (gtk_widget_get_visible (GTK_WIDGET (card_child (card, "spinner"))));
+        g_assert_true (gtk_widget_get_visible (card_child (card, "spinner")));
         g_assert_true (gtk_spinner_get_spinning (GTK_SPINNER (card_child (card, "spinner"))));
         g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (card_child (card, "result_label"))), ==,
                          "Sending to Intune…");
@@ -576,20 +577,21 @@ test_demo_single_failure (void)
  * stands in for the key: a toast says it is recorded, and leads back to
  * the plan, whose card names the image. */
 
-/* Opens @card's menu and activates its item labelled @label, as a click
- * on it would. */
+/* Opens @card's menu with a click on its menu button and activates its
+ * item labelled @label, as a click on it would. */
 static void
 activate_menu_item (RdDeviceCard *card,
                     const char   *label)
 {
-  GtkMenuButton *button = GTK_MENU_BUTTON (card_child (card, "menu_button"));
+  GtkWidget *popover;
   g_autofree char *action = NULL;
   g_autoptr(GVariant) target = NULL;
   GMenuModel *menu;
 
-  gtk_menu_button_popup (button);
-  rd_ui_test_iterate (50);
-  menu = gtk_menu_button_get_menu_model (button);
+  g_signal_emit_by_name (card_child (card, "menu_button"), "clicked");
+  popover = card_child (card, "menu");
+  g_assert_true (gtk_widget_get_visible (popover));
+  menu = gtk_popover_menu_get_menu_model (GTK_POPOVER_MENU (popover));
   g_assert_nonnull (menu);
   for (int i = 0; action == NULL && i < g_menu_model_get_n_items (menu); i++)
     {
@@ -604,7 +606,7 @@ activate_menu_item (RdDeviceCard *card,
         }
     }
   g_assert_nonnull (action);
-  gtk_menu_button_popdown (button);
+  gtk_popover_popdown (GTK_POPOVER (popover));
   g_assert_true (gtk_widget_activate_action_variant (GTK_WIDGET (card), action, target));
 }
 
