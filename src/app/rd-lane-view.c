@@ -42,6 +42,9 @@ struct _RdLaneView
   RdDeviceQueryModel *query;
   GtkMultiSelection *selection;
   RdStableSelection *rows;
+  GPtrArray *stale_items; /* (element-type GtkListItem): cards to bind again */
+  GPtrArray *spare_cards; /* (element-type RdDeviceCard): cards of rows gone */
+  guint stale_tick;
   RdDevice *selected_device;
   gboolean scroll_to_top;
 
@@ -330,12 +333,136 @@ on_selection_changed_cb (RdLaneView *self)
   update_selected_device (self);
 }
 
+/* Cards outlive their rows: GTK 4.8's list view drops the rows past the
+ * end of a shorter list and makes new ones when it grows again, and a
+ * card is the costly part of a row to build and to dispose of. A row's
+ * card goes back to the lane when the row goes, and the next row takes
+ * it. */
+
+#define SPARE_CARDS_MAX 256
+
 static void
 on_factory_setup_cb (GtkSignalListItemFactory *factory,
                      GtkListItem              *item,
                      RdLaneView               *self)
 {
-  gtk_list_item_set_child (item, rd_device_card_new ());
+  GtkWidget *card;
+
+  if (self->spare_cards->len > 0)
+    card = g_ptr_array_steal_index (self->spare_cards, self->spare_cards->len - 1);
+  else
+    card = g_object_ref_sink (rd_device_card_new ());
+
+  gtk_list_item_set_child (item, card);
+  g_object_unref (card);
+}
+
+static void
+on_factory_teardown_cb (GtkSignalListItemFactory *factory,
+                        GtkListItem              *item,
+                        RdLaneView               *self)
+{
+  GtkWidget *card = gtk_list_item_get_child (item);
+
+  if (card == NULL || self->spare_cards == NULL || self->spare_cards->len >= SPARE_CARDS_MAX)
+    return;
+
+  g_ptr_array_add (self->spare_cards, g_object_ref (card));
+  gtk_list_item_set_child (item, NULL);
+}
+
+/* Cards. When the list changes, the cards stay and their slots get new
+ * devices (RdStableSelection). GTK 4.8's list view keeps about 200 cards,
+ * a dozen of them on screen: those are bound again at once, the others a
+ * few at a time after, so that a keystroke that changes the result costs
+ * the main thread the cards the admin sees: a batch a frame, from the
+ * frame clock, so that no frame lays out more than a few of them. */
+
+#define STALE_CARDS_PER_FRAME 16
+
+static GQuark
+stale_quark (void)
+{
+  static GQuark quark;
+
+  if (quark == 0)
+    quark = g_quark_from_static_string ("rd-lane-view-stale");
+
+  return quark;
+}
+
+static void
+bind_card (RdLaneView  *self,
+           GtkListItem *item)
+{
+  RdDeviceCard *card = RD_DEVICE_CARD (gtk_list_item_get_child (item));
+  RdDevice *device = rd_view_list_item_get_item (item);
+
+  g_object_set_qdata (G_OBJECT (item), stale_quark (), NULL);
+  rd_device_card_set_device (card, device);
+  rd_device_card_set_plan (card, self->board != NULL && device != NULL
+                                   ? rd_board_get_plan (self->board, device)
+                                   : NULL);
+}
+
+static gboolean
+bind_stale_cards_cb (GtkWidget     *widget,
+                     GdkFrameClock *frame_clock,
+                     gpointer       user_data)
+{
+  RdLaneView *self = RD_LANE_VIEW (widget);
+  guint n = 0;
+
+  while (self->stale_items->len > 0 && n < STALE_CARDS_PER_FRAME)
+    {
+      g_autoptr(GtkListItem) item = g_ptr_array_steal_index (self->stale_items,
+                                                             self->stale_items->len - 1);
+
+      /* Unbound meanwhile, or bound again by the list view. */
+      if (g_object_get_qdata (G_OBJECT (item), stale_quark ()) == NULL)
+        continue;
+      bind_card (self, item);
+      n++;
+    }
+
+  if (self->stale_items->len > 0)
+    return G_SOURCE_CONTINUE;
+
+  self->stale_tick = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* GTK 4.8's list view maps the rows it shows, and keeps the others
+ * unmapped until they scroll into view. */
+static gboolean
+on_screen (GtkWidget *card)
+{
+  return gtk_widget_get_mapped (card);
+}
+
+static void
+on_slot_notify_item_cb (RdListSlot  *slot,
+                        GParamSpec  *pspec,
+                        GtkListItem *item)
+{
+  GtkWidget *card = gtk_list_item_get_child (item);
+  RdLaneView *self = RD_LANE_VIEW (gtk_widget_get_ancestor (card, RD_TYPE_LANE_VIEW));
+
+  if (self == NULL || on_screen (card))
+    {
+      if (self != NULL)
+        bind_card (self, item);
+      return;
+    }
+
+  if (g_object_get_qdata (G_OBJECT (item), stale_quark ()) == NULL)
+    {
+      g_object_set_qdata (G_OBJECT (item), stale_quark (), GINT_TO_POINTER (TRUE));
+      g_ptr_array_add (self->stale_items, g_object_ref (item));
+    }
+  if (self->stale_tick == 0)
+    self->stale_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), bind_stale_cards_cb, NULL,
+                                                     NULL);
 }
 
 static void
@@ -343,13 +470,9 @@ on_factory_bind_cb (GtkSignalListItemFactory *factory,
                     GtkListItem              *item,
                     RdLaneView               *self)
 {
-  RdDeviceCard *card = RD_DEVICE_CARD (gtk_list_item_get_child (item));
-  RdDevice *device = rd_view_list_item_get_item (item);
-
-  rd_device_card_set_device (card, device);
-  rd_device_card_set_plan (card, self->board != NULL && device != NULL
-                                   ? rd_board_get_plan (self->board, device)
-                                   : NULL);
+  bind_card (self, item);
+  g_signal_connect (gtk_list_item_get_item (item), "notify::item",
+                    G_CALLBACK (on_slot_notify_item_cb), item);
 }
 
 static void
@@ -359,6 +482,9 @@ on_factory_unbind_cb (GtkSignalListItemFactory *factory,
 {
   RdDeviceCard *card = RD_DEVICE_CARD (gtk_list_item_get_child (item));
 
+  g_signal_handlers_disconnect_by_func (gtk_list_item_get_item (item), on_slot_notify_item_cb,
+                                        item);
+  g_object_set_qdata (G_OBJECT (item), stale_quark (), NULL);
   rd_device_card_set_device (card, NULL);
   rd_device_card_set_plan (card, NULL);
 }
@@ -416,6 +542,11 @@ rd_lane_view_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), RD_TYPE_LANE_VIEW);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
+  if (self->stale_tick != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->stale_tick);
+  self->stale_tick = 0;
+  g_clear_pointer (&self->stale_items, g_ptr_array_unref);
+  g_clear_pointer (&self->spare_cards, g_ptr_array_unref);
   g_clear_object (&self->rows);
   g_clear_object (&self->selection);
   g_clear_object (&self->query);
@@ -592,6 +723,7 @@ rd_lane_view_class_init (RdLaneViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, empty_page);
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, list_view);
   gtk_widget_class_bind_template_callback (widget_class, on_factory_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_factory_teardown_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_factory_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_factory_unbind_cb);
 }
@@ -619,10 +751,11 @@ rd_lane_view_init (RdLaneView *self)
                            G_CALLBACK (on_selection_changed_cb), self, G_CONNECT_SWAPPED);
   /* A lane fills its first screenful of cards a few at a time, so that
    * the main loop goes on while they are built. */
+  self->stale_items = g_ptr_array_new_with_free_func (g_object_unref);
+  self->spare_cards = g_ptr_array_new_with_free_func (g_object_unref);
   self->rows = rd_stable_selection_new (GTK_SELECTION_MODEL (self->selection));
   rd_stable_selection_set_fill_steps (self->rows, 32, 256);
   gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (self->rows));
-  rd_view_follow_slots (gtk_list_view_get_factory (self->list_view));
 
   types[0] = RD_TYPE_DEVICE;
   types[1] = G_TYPE_LIST_MODEL;

@@ -57,6 +57,7 @@ struct _RdStableSelection
   GtkSelectionModel *model;
   GPtrArray *slots; /* (element-type RdListSlot) (nullable): weak, one per row */
   guint n_items;    /* the rows announced, at most the model's */
+  GtkBitset *selected; /* the rows the view was last told are selected */
 
   guint fill_step;
   guint fill_limit;
@@ -92,7 +93,10 @@ rd_list_slot_finalize (GObject *object)
 }
 
 static void
-rd_list_slot_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+rd_list_slot_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
 {
   RdListSlot *self = RD_LIST_SLOT (object);
 
@@ -148,7 +152,8 @@ rd_list_slot_get_position (RdListSlot *self)
 }
 
 static void
-slot_set_item (RdListSlot *self, gpointer item)
+slot_set_item (RdListSlot *self,
+               gpointer    item)
 {
   if (g_set_object (&self->item, item))
     g_object_notify_by_pspec (G_OBJECT (self), slot_properties[SLOT_PROP_ITEM]);
@@ -157,7 +162,8 @@ slot_set_item (RdListSlot *self, gpointer item)
 /* Slots beyond the end are forgotten: their rows go with the next
  * "items-changed", and a later slot of the same position is a new one. */
 static void
-truncate_slots (RdStableSelection *self, guint length)
+truncate_slots (RdStableSelection *self,
+                guint              length)
 {
   for (guint i = length; i < self->slots->len; i++)
     {
@@ -184,7 +190,8 @@ rd_stable_selection_get_n_items (GListModel *list)
 }
 
 static gpointer
-rd_stable_selection_get_item (GListModel *list, guint position)
+rd_stable_selection_get_item (GListModel *list,
+                              guint       position)
 {
   RdStableSelection *self = RD_STABLE_SELECTION (list);
   RdListSlot *slot;
@@ -216,7 +223,8 @@ rd_stable_selection_list_model_init (GListModelInterface *iface)
 /* GtkSelectionModel: the wrapped model's, position for position. */
 
 static gboolean
-rd_stable_selection_is_selected (GtkSelectionModel *model, guint position)
+rd_stable_selection_is_selected (GtkSelectionModel *model,
+                                 guint              position)
 {
   RdStableSelection *self = RD_STABLE_SELECTION (model);
 
@@ -224,20 +232,32 @@ rd_stable_selection_is_selected (GtkSelectionModel *model, guint position)
 }
 
 static GtkBitset *
-rd_stable_selection_get_selection_in_range (GtkSelectionModel *model, guint position, guint n_items)
+rd_stable_selection_get_selection_in_range (GtkSelectionModel *model,
+                                            guint              position,
+                                            guint              n_items)
 {
   RdStableSelection *self = RD_STABLE_SELECTION (model);
   GtkBitset *selection = gtk_selection_model_get_selection_in_range (self->model, position,
                                                                      n_items);
 
+  /* Rows still to be announced are not there yet; a copy, since selection
+   * models may hand out their own bitset. */
   if (position + n_items > self->n_items)
-    gtk_bitset_remove_range_closed (selection, self->n_items, G_MAXUINT);
+    {
+      GtkBitset *copy = gtk_bitset_copy (selection);
+
+      gtk_bitset_unref (selection);
+      gtk_bitset_remove_range_closed (copy, self->n_items, G_MAXUINT);
+      return copy;
+    }
 
   return selection;
 }
 
 static gboolean
-rd_stable_selection_select_item (GtkSelectionModel *model, guint position, gboolean unselect_rest)
+rd_stable_selection_select_item (GtkSelectionModel *model,
+                                 guint              position,
+                                 gboolean           unselect_rest)
 {
   RdStableSelection *self = RD_STABLE_SELECTION (model);
 
@@ -245,7 +265,8 @@ rd_stable_selection_select_item (GtkSelectionModel *model, guint position, gbool
 }
 
 static gboolean
-rd_stable_selection_unselect_item (GtkSelectionModel *model, guint position)
+rd_stable_selection_unselect_item (GtkSelectionModel *model,
+                                   guint              position)
 {
   RdStableSelection *self = RD_STABLE_SELECTION (model);
 
@@ -254,9 +275,9 @@ rd_stable_selection_unselect_item (GtkSelectionModel *model, guint position)
 
 static gboolean
 rd_stable_selection_select_range (GtkSelectionModel *model,
-                                  guint position,
-                                  guint n_items,
-                                  gboolean unselect_rest)
+                                  guint              position,
+                                  guint              n_items,
+                                  gboolean           unselect_rest)
 {
   RdStableSelection *self = RD_STABLE_SELECTION (model);
 
@@ -264,7 +285,9 @@ rd_stable_selection_select_range (GtkSelectionModel *model,
 }
 
 static gboolean
-rd_stable_selection_unselect_range (GtkSelectionModel *model, guint position, guint n_items)
+rd_stable_selection_unselect_range (GtkSelectionModel *model,
+                                    guint              position,
+                                    guint              n_items)
 {
   RdStableSelection *self = RD_STABLE_SELECTION (model);
 
@@ -288,7 +311,9 @@ rd_stable_selection_unselect_all (GtkSelectionModel *model)
 }
 
 static gboolean
-rd_stable_selection_set_selection (GtkSelectionModel *model, GtkBitset *selected, GtkBitset *mask)
+rd_stable_selection_set_selection (GtkSelectionModel *model,
+                                   GtkBitset         *selected,
+                                   GtkBitset         *mask)
 {
   RdStableSelection *self = RD_STABLE_SELECTION (model);
 
@@ -314,7 +339,8 @@ rd_stable_selection_selection_model_init (GtkSelectionModelInterface *iface)
 /* How many rows to announce of @available: all of them, unless an empty
  * or short list is being filled step by step. */
 static guint
-rows_to_announce (RdStableSelection *self, guint available)
+rows_to_announce (RdStableSelection *self,
+                  guint              available)
 {
   if (self->fill_step == 0 || available <= self->n_items || self->n_items >= self->fill_limit)
     return available;
@@ -328,7 +354,8 @@ schedule_fill (RdStableSelection *self);
 /* Makes the announced length @length, as rows added or removed at the
  * end. */
 static void
-announce (RdStableSelection *self, guint length)
+announce (RdStableSelection *self,
+          guint              length)
 {
   guint old_length = self->n_items;
 
@@ -370,11 +397,53 @@ schedule_fill (RdStableSelection *self)
   g_source_set_name_by_id (self->fill_source, "[recovery-desk] stable selection fill");
 }
 
+/* Tells the view about the rows from @position, @n_items of them, whose
+ * selection differs from what it was last told. Only those: in GTK 4.8 a
+ * row told about its selection is bound again (unbind, then bind). */
 static void
-on_model_items_changed_cb (GListModel *model,
-                           guint position,
-                           guint removed,
-                           guint added,
+update_selected (RdStableSelection *self,
+                 guint              position,
+                 guint              n_items)
+{
+  g_autoptr(GtkBitset) range = NULL;
+  g_autoptr(GtkBitset) selected = NULL;
+  g_autoptr(GtkBitset) changed = NULL;
+
+  gtk_bitset_remove_range_closed (self->selected, self->n_items, G_MAXUINT);
+  if (position >= self->n_items || n_items == 0)
+    return;
+  n_items = MIN (n_items, self->n_items - position);
+
+  range = gtk_bitset_new_range (position, n_items);
+  /* A copy: selection models may hand out their own bitset. */
+  selected = gtk_bitset_copy (range);
+  {
+    g_autoptr(GtkBitset) model_selected =
+      gtk_selection_model_get_selection_in_range (self->model, position, n_items);
+
+    gtk_bitset_intersect (selected, model_selected);
+  }
+  changed = gtk_bitset_copy (self->selected);
+  gtk_bitset_intersect (changed, range);
+  gtk_bitset_difference (changed, selected);
+
+  gtk_bitset_subtract (self->selected, range);
+  gtk_bitset_union (self->selected, selected);
+
+  if (!gtk_bitset_is_empty (changed))
+    {
+      guint first = gtk_bitset_get_minimum (changed);
+      guint last = gtk_bitset_get_maximum (changed);
+
+      gtk_selection_model_selection_changed (GTK_SELECTION_MODEL (self), first, last - first + 1);
+    }
+}
+
+static void
+on_model_items_changed_cb (GListModel        *model,
+                           guint              position,
+                           guint              removed,
+                           guint              added,
                            RdStableSelection *self)
 {
   guint length = rows_to_announce (self, g_list_model_get_n_items (model));
@@ -400,22 +469,16 @@ on_model_items_changed_cb (GListModel *model,
   schedule_fill (self);
 
   /* The rows kept may now show items selected or not. */
-  if (changed_end > position)
-    gtk_selection_model_selection_changed (GTK_SELECTION_MODEL (self), position,
-                                           changed_end - position);
+  update_selected (self, 0, self->n_items);
 }
 
 static void
 on_model_selection_changed_cb (GtkSelectionModel *model,
-                               guint position,
-                               guint n_items,
+                               guint              position,
+                               guint              n_items,
                                RdStableSelection *self)
 {
-  if (position >= self->n_items)
-    return;
-
-  gtk_selection_model_selection_changed (GTK_SELECTION_MODEL (self), position,
-                                         MIN (n_items, self->n_items - position));
+  update_selected (self, position, n_items);
 }
 
 /* GObject overrides */
@@ -441,6 +504,7 @@ rd_stable_selection_finalize (GObject *object)
   RdStableSelection *self = (RdStableSelection *) object;
 
   g_ptr_array_unref (self->slots);
+  g_clear_pointer (&self->selected, gtk_bitset_unref);
 
   G_OBJECT_CLASS (rd_stable_selection_parent_class)->finalize (object);
 }
@@ -475,6 +539,8 @@ rd_stable_selection_new (GtkSelectionModel *model)
   self->model = g_object_ref (model);
   self->n_items = g_list_model_get_n_items (G_LIST_MODEL (model));
   g_ptr_array_set_size (self->slots, self->n_items);
+  self->selected = gtk_bitset_new_empty ();
+  update_selected (self, 0, self->n_items);
   g_signal_connect (model, "items-changed", G_CALLBACK (on_model_items_changed_cb), self);
   g_signal_connect (model, "selection-changed", G_CALLBACK (on_model_selection_changed_cb), self);
 
@@ -503,7 +569,9 @@ rd_stable_selection_get_model (RdStableSelection *self)
  * announced @step at a time, one step per idle; past @limit, all at once.
  */
 void
-rd_stable_selection_set_fill_steps (RdStableSelection *self, guint step, guint limit)
+rd_stable_selection_set_fill_steps (RdStableSelection *self,
+                                    guint              step,
+                                    guint              limit)
 {
   g_return_if_fail (RD_IS_STABLE_SELECTION (self));
 
