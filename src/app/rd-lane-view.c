@@ -44,6 +44,7 @@ struct _RdLaneView
   RdStableSelection *rows;
   GPtrArray *stale_items; /* (element-type GtkListItem): cards to bind again */
   GPtrArray *spare_cards; /* (element-type RdDeviceCard): cards of rows gone */
+  int row_height;         /* the lowest row seen on screen, or 0 */
   guint stale_tick;
   RdDevice *selected_device;
   gboolean scroll_to_top;
@@ -335,40 +336,61 @@ on_selection_changed_cb (RdLaneView *self)
 
 /* Cards outlive their rows: GTK 4.8's list view drops the rows past the
  * end of a shorter list and makes new ones when it grows again, and a
- * card is the costly part of a row to build and to dispose of. A row's
- * card goes back to the lane when the row goes, and the next row takes
- * it. */
+ * card is the costly part of a row to build and to dispose of. A row holds
+ * its card until the row's list item goes (GTK 4.8 lets go of the child
+ * before "teardown"); then the card goes back to the lane, and the next
+ * row takes it. */
 
 #define SPARE_CARDS_MAX 256
+
+typedef struct
+{
+  GWeakRef lane;
+  GtkWidget *card;
+} CardHold;
+
+static GQuark
+card_hold_quark (void)
+{
+  static GQuark quark;
+
+  if (quark == 0)
+    quark = g_quark_from_static_string ("rd-lane-view-card");
+
+  return quark;
+}
+
+static void
+card_hold_free (gpointer data)
+{
+  CardHold *hold = data;
+  g_autoptr(RdLaneView) self = g_weak_ref_get (&hold->lane);
+
+  if (self != NULL && self->spare_cards != NULL && self->spare_cards->len < SPARE_CARDS_MAX &&
+      gtk_widget_get_parent (hold->card) == NULL)
+    g_ptr_array_add (self->spare_cards, g_steal_pointer (&hold->card));
+  else
+    g_clear_object (&hold->card);
+
+  g_weak_ref_clear (&hold->lane);
+  g_free (hold);
+}
 
 static void
 on_factory_setup_cb (GtkSignalListItemFactory *factory,
                      GtkListItem              *item,
                      RdLaneView               *self)
 {
-  GtkWidget *card;
+  CardHold *hold = g_new0 (CardHold, 1);
 
   if (self->spare_cards->len > 0)
-    card = g_ptr_array_steal_index (self->spare_cards, self->spare_cards->len - 1);
+    hold->card = g_ptr_array_steal_index (self->spare_cards, self->spare_cards->len - 1);
   else
-    card = g_object_ref_sink (rd_device_card_new ());
+    hold->card = g_object_ref_sink (rd_device_card_new ());
+  g_weak_ref_init (&hold->lane, self);
 
-  gtk_list_item_set_child (item, card);
-  g_object_unref (card);
-}
-
-static void
-on_factory_teardown_cb (GtkSignalListItemFactory *factory,
-                        GtkListItem              *item,
-                        RdLaneView               *self)
-{
-  GtkWidget *card = gtk_list_item_get_child (item);
-
-  if (card == NULL || self->spare_cards == NULL || self->spare_cards->len >= SPARE_CARDS_MAX)
-    return;
-
-  g_ptr_array_add (self->spare_cards, g_object_ref (card));
-  gtk_list_item_set_child (item, NULL);
+  gtk_list_item_set_child (item, hold->card);
+  g_object_set_qdata_full (G_OBJECT (item), card_hold_quark (), hold, card_hold_free);
 }
 
 /* Cards. When the list changes, the cards stay and their slots get new
@@ -399,6 +421,13 @@ bind_card (RdLaneView  *self,
   RdDevice *device = rd_view_list_item_get_item (item);
 
   g_object_set_qdata (G_OBJECT (item), stale_quark (), NULL);
+  if (gtk_widget_get_mapped (GTK_WIDGET (card)))
+    {
+      int height = gtk_widget_get_height (gtk_widget_get_parent (GTK_WIDGET (card)));
+
+      if (height > 0 && (self->row_height == 0 || height < self->row_height))
+        self->row_height = height;
+    }
   rd_device_card_set_device (card, device);
   rd_device_card_set_plan (card, self->board != NULL && device != NULL
                                    ? rd_board_get_plan (self->board, device)
@@ -441,6 +470,40 @@ on_screen (GtkWidget *card)
 }
 
 static void
+bind_card_later (RdLaneView  *self,
+                 GtkListItem *item)
+{
+  if (g_object_get_qdata (G_OBJECT (item), stale_quark ()) == NULL)
+    {
+      g_object_set_qdata (G_OBJECT (item), stale_quark (), GINT_TO_POINTER (TRUE));
+      g_ptr_array_add (self->stale_items, g_object_ref (item));
+    }
+  if (self->stale_tick == 0)
+    self->stale_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), bind_stale_cards_cb, NULL,
+                                                     NULL);
+}
+
+/* Whether a new row at @position is at least two rows away from what the
+ * lane shows, by the height of the lowest row seen: a list that grows
+ * gets rows far below the fold. */
+static gboolean
+far_off_screen (RdLaneView *self,
+                guint       position)
+{
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
+  double top, bottom, y;
+
+  if (vadjustment == NULL || self->row_height <= 0)
+    return FALSE;
+
+  top = gtk_adjustment_get_value (vadjustment);
+  bottom = top + gtk_adjustment_get_page_size (vadjustment);
+  y = (double) position * self->row_height;
+
+  return y > bottom + 2 * self->row_height || y + 3 * self->row_height < top;
+}
+
+static void
 on_slot_notify_item_cb (RdListSlot  *slot,
                         GParamSpec  *pspec,
                         GtkListItem *item)
@@ -455,14 +518,7 @@ on_slot_notify_item_cb (RdListSlot  *slot,
       return;
     }
 
-  if (g_object_get_qdata (G_OBJECT (item), stale_quark ()) == NULL)
-    {
-      g_object_set_qdata (G_OBJECT (item), stale_quark (), GINT_TO_POINTER (TRUE));
-      g_ptr_array_add (self->stale_items, g_object_ref (item));
-    }
-  if (self->stale_tick == 0)
-    self->stale_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), bind_stale_cards_cb, NULL,
-                                                     NULL);
+  bind_card_later (self, item);
 }
 
 static void
@@ -470,7 +526,10 @@ on_factory_bind_cb (GtkSignalListItemFactory *factory,
                     GtkListItem              *item,
                     RdLaneView               *self)
 {
-  bind_card (self, item);
+  if (far_off_screen (self, gtk_list_item_get_position (item)))
+    bind_card_later (self, item);
+  else
+    bind_card (self, item);
   g_signal_connect (gtk_list_item_get_item (item), "notify::item",
                     G_CALLBACK (on_slot_notify_item_cb), item);
 }
@@ -723,7 +782,6 @@ rd_lane_view_class_init (RdLaneViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, empty_page);
   gtk_widget_class_bind_template_child (widget_class, RdLaneView, list_view);
   gtk_widget_class_bind_template_callback (widget_class, on_factory_setup_cb);
-  gtk_widget_class_bind_template_callback (widget_class, on_factory_teardown_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_factory_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_factory_unbind_cb);
 }
