@@ -8,6 +8,7 @@
 #include "rd-device-mapper.h"
 #include "rd-graph-client-private.h"
 #include "rd-graph-error.h"
+#include "rd-graph-page-private.h"
 #include "rd-static-token-source.h"
 
 #include <libsoup/soup.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #define BASE_URL "https://graph.microsoft.com/v1.0"
+#define NEXT_LINK "@odata.nextLink"
 
 static RdGraphClient *client;
 
@@ -56,6 +58,45 @@ read_item (JsonNode *item)
     json_object_get_member (object, "advancedBitLockerStates"));
 }
 
+/* The sync's own reader, RdGraphPage, and its quick look at the next link
+ * before the page is read: for a page that reads, the look sees the page's
+ * link or nothing, when the text names "@odata.nextLink" once and has no
+ * escape that could spell it another way. */
+static void
+read_raw_page (const uint8_t *data,
+               size_t         size)
+{
+  g_autoptr (GBytes) bytes = g_bytes_new (data, size);
+  g_autoptr (RdGraphPage) page = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *peeked = rd_graph_page_peek_next_link (bytes);
+  const char *next_link;
+  guint n_named = 0;
+
+  page = rd_graph_page_new (bytes, &error);
+  if (page == NULL)
+    {
+      g_assert_true (g_error_matches (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA) ||
+                     g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
+      return;
+    }
+
+  for (guint i = 0; i < rd_graph_page_get_n_items (page); i++)
+    {
+      g_autoptr (RdDevice) device = rd_device_mapper_device_from_page (page, i);
+
+      if (device != NULL)
+        g_assert_true (RD_IS_DEVICE (device));
+    }
+
+  next_link = rd_graph_page_get_next_link (page);
+  for (const uint8_t *p = data, *end = data + size;
+       (p = memmem (p, end - p, NEXT_LINK, strlen (NEXT_LINK))) != NULL; p++)
+    n_named++;
+  if (peeked != NULL && n_named == 1 && memchr (data, '\\', size) == NULL)
+    g_assert_cmpstr (peeked, ==, next_link);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
@@ -67,6 +108,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   const char *next_link = NULL;
   JsonObject *page;
   JsonArray *items;
+
+  read_raw_page (data, size);
 
   if (!_rd_graph_client_parse_body (bytes, SOUP_STATUS_OK, TRUE, "request-id", "client-request-id",
                                     &node, &error))

@@ -216,10 +216,62 @@ rd_device_mapper_get_string (JsonObject *object,
   return value != NULL && *value != '\0' ? value : NULL;
 }
 
-/* The managed device's own facts, read through @get_string and
- * @get_boolean from a JsonObject or a page item alike. */
-typedef const char *(*GetString) (gconstpointer source,
-                                  const char   *member);
+/* The string members of a managedDevice that make a device, in the order
+ * of the sync's $select, which is how Graph lists them: a page item then
+ * finds each one at the first try. Those up to operatingSystem come first,
+ * to tell Windows from the rest. */
+typedef enum
+{
+  FACT_ID,
+  FACT_NAME,
+  FACT_ENTRA_DEVICE_ID,
+  FACT_SERIAL,
+  FACT_MANUFACTURER,
+  FACT_MODEL,
+  FACT_OPERATING_SYSTEM,
+  N_FIRST_FACTS,
+  FACT_OS_VERSION = N_FIRST_FACTS,
+  FACT_USER_PRINCIPAL_NAME,
+  FACT_USER_DISPLAY_NAME,
+  FACT_COMPLIANCE,
+  FACT_MANAGEMENT_AGENT,
+  FACT_OWNER_TYPE,
+  FACT_ENROLLMENT_TYPE,
+  FACT_ENROLLED,
+  FACT_LAST_SYNC,
+  FACT_JOIN_TYPE,
+  FACT_MANAGEMENT_STATE,
+  N_FACTS
+} Fact;
+
+static const char *const fact_members[N_FACTS] = {
+  [FACT_ID] = "id",
+  [FACT_NAME] = "deviceName",
+  [FACT_ENTRA_DEVICE_ID] = "azureADDeviceId",
+  [FACT_SERIAL] = "serialNumber",
+  [FACT_MANUFACTURER] = "manufacturer",
+  [FACT_MODEL] = "model",
+  [FACT_OPERATING_SYSTEM] = "operatingSystem",
+  [FACT_OS_VERSION] = "osVersion",
+  [FACT_USER_PRINCIPAL_NAME] = "userPrincipalName",
+  [FACT_USER_DISPLAY_NAME] = "userDisplayName",
+  [FACT_COMPLIANCE] = "complianceState",
+  [FACT_MANAGEMENT_AGENT] = "managementAgent",
+  [FACT_OWNER_TYPE] = "managedDeviceOwnerType",
+  [FACT_ENROLLMENT_TYPE] = "deviceEnrollmentType",
+  [FACT_ENROLLED] = "enrolledDateTime",
+  [FACT_LAST_SYNC] = "lastSyncDateTime",
+  /* isEncrypted, a boolean, comes between these in the $select. */
+  [FACT_JOIN_TYPE] = "joinType",
+  [FACT_MANAGEMENT_STATE] = "managementState",
+};
+
+/* Reads the string members from @first (a Fact) to before @last into
+ * @values, from a JsonObject or a page item alike. */
+typedef void (*GetStrings) (gconstpointer  source,
+                            Fact           first,
+                            Fact           last,
+                            const char   **values);
 typedef gboolean (*GetBoolean) (gconstpointer  source,
                                 const char    *member,
                                 gboolean      *value);
@@ -324,64 +376,67 @@ parse_date_time (const char *value,
  * and not built. */
 static RdDevice *
 device_from (gconstpointer  source,
-             GetString      get_string,
+             GetStrings     get_strings,
              GetBoolean     get_boolean,
              gboolean      *other_os)
 {
   static GTimeZone *utc;
   g_autoptr (GDateTime) enrolled = NULL;
   g_autoptr (GDateTime) last_sync = NULL;
+  const char *values[N_FACTS];
   RdDeviceFacts facts = { 0 };
   gboolean encrypted;
 
-  facts.id = get_string (source, "id");
-  if (facts.id == NULL)
+  get_strings (source, 0, N_FIRST_FACTS, values);
+  if (values[FACT_ID] == NULL)
     return NULL;
+  /* As rd_device_is_windows(). */
+  if (other_os != NULL && (values[FACT_OPERATING_SYSTEM] == NULL ||
+                           g_ascii_strncasecmp (values[FACT_OPERATING_SYSTEM], "windows", 7) != 0))
+    {
+      *other_os = TRUE;
+      return NULL;
+    }
+  get_strings (source, N_FIRST_FACTS, FACT_JOIN_TYPE, values);
+  if (get_boolean (source, "isEncrypted", &encrypted))
+    facts.encrypted = encrypted ? RD_TRISTATE_YES : RD_TRISTATE_NO;
+  get_strings (source, FACT_JOIN_TYPE, N_FACTS, values);
 
   /* One zone for every date of every device, not one each. */
   if (g_once_init_enter (&utc))
     g_once_init_leave (&utc, g_time_zone_new_utc ());
 
-  /* In the order of the $select, which is how Graph lists the members:
-   * a page item then finds each one at the first try. */
-  facts.name = get_string (source, "deviceName");
-  facts.entra_device_id = get_string (source, "azureADDeviceId");
-  facts.serial = get_string (source, "serialNumber");
-  facts.manufacturer = get_string (source, "manufacturer");
-  facts.model = get_string (source, "model");
-  facts.operating_system = get_string (source, "operatingSystem");
-  /* As rd_device_is_windows(). */
-  if (other_os != NULL && (facts.operating_system == NULL ||
-                           g_ascii_strncasecmp (facts.operating_system, "windows", 7) != 0))
-    {
-      *other_os = TRUE;
-      return NULL;
-    }
-  facts.os_version = get_string (source, "osVersion");
-  facts.user_principal_name = get_string (source, "userPrincipalName");
-  facts.user_display_name = get_string (source, "userDisplayName");
-  facts.compliance = rd_device_mapper_compliance_from_graph (
-    get_string (source, "complianceState"));
-  facts.management_agent = get_string (source, "managementAgent");
-  facts.owner_type = rd_device_mapper_owner_type_from_graph (
-    get_string (source, "managedDeviceOwnerType"));
-  facts.enrollment_type = get_string (source, "deviceEnrollmentType");
-  facts.enrolled = enrolled = parse_date_time (get_string (source, "enrolledDateTime"), utc);
-  facts.last_sync = last_sync = parse_date_time (get_string (source, "lastSyncDateTime"), utc);
-  if (get_boolean (source, "isEncrypted", &encrypted))
-    facts.encrypted = encrypted ? RD_TRISTATE_YES : RD_TRISTATE_NO;
-  facts.join_type = rd_device_mapper_join_type_from_graph (get_string (source, "joinType"));
+  facts.id = values[FACT_ID];
+  facts.name = values[FACT_NAME];
+  facts.entra_device_id = values[FACT_ENTRA_DEVICE_ID];
+  facts.serial = values[FACT_SERIAL];
+  facts.manufacturer = values[FACT_MANUFACTURER];
+  facts.model = values[FACT_MODEL];
+  facts.operating_system = values[FACT_OPERATING_SYSTEM];
+  facts.os_version = values[FACT_OS_VERSION];
+  facts.user_principal_name = values[FACT_USER_PRINCIPAL_NAME];
+  facts.user_display_name = values[FACT_USER_DISPLAY_NAME];
+  facts.compliance = rd_device_mapper_compliance_from_graph (values[FACT_COMPLIANCE]);
+  facts.management_agent = values[FACT_MANAGEMENT_AGENT];
+  facts.owner_type = rd_device_mapper_owner_type_from_graph (values[FACT_OWNER_TYPE]);
+  facts.enrollment_type = values[FACT_ENROLLMENT_TYPE];
+  facts.enrolled = enrolled = parse_date_time (values[FACT_ENROLLED], utc);
+  facts.last_sync = last_sync = parse_date_time (values[FACT_LAST_SYNC], utc);
+  facts.join_type = rd_device_mapper_join_type_from_graph (values[FACT_JOIN_TYPE]);
   facts.management_state = rd_device_mapper_management_state_from_graph (
-    get_string (source, "managementState"));
+    values[FACT_MANAGEMENT_STATE]);
 
   return _rd_device_new_from_facts (&facts);
 }
 
-static const char *
-object_get_string (gconstpointer source,
-                   const char   *member)
+static void
+object_get_strings (gconstpointer   source,
+                    Fact            first,
+                    Fact            last,
+                    const char    **values)
 {
-  return rd_device_mapper_get_string ((JsonObject *) source, member);
+  for (Fact fact = first; fact < last; fact++)
+    values[fact] = rd_device_mapper_get_string ((JsonObject *) source, fact_members[fact]);
 }
 
 static gboolean
@@ -415,7 +470,7 @@ rd_device_mapper_device_from_graph (JsonObject *managed_device)
 {
   g_return_val_if_fail (managed_device != NULL, NULL);
 
-  return device_from (managed_device, object_get_string, object_get_boolean, NULL);
+  return device_from (managed_device, object_get_strings, object_get_boolean, NULL);
 }
 
 typedef struct
@@ -424,13 +479,16 @@ typedef struct
   guint item;
 } PageItem;
 
-static const char *
-page_get_string (gconstpointer source,
-                 const char   *member)
+static void
+page_get_strings (gconstpointer   source,
+                  Fact            first,
+                  Fact            last,
+                  const char    **values)
 {
   const PageItem *item = source;
 
-  return rd_graph_page_get_string (item->page, item->item, member);
+  rd_graph_page_get_strings (item->page, item->item, fact_members + first, last - first,
+                             values + first);
 }
 
 static gboolean
@@ -464,7 +522,7 @@ rd_device_mapper_device_from_page (RdGraphPage *page,
   if (!rd_graph_page_is_object (page, item))
     return NULL;
 
-  return device_from (&source, page_get_string, page_get_boolean, NULL);
+  return device_from (&source, page_get_strings, page_get_boolean, NULL);
 }
 
 /**
@@ -491,5 +549,5 @@ rd_device_mapper_windows_device_from_page (RdGraphPage *page,
   if (!rd_graph_page_is_object (page, item))
     return NULL;
 
-  return device_from (&source, page_get_string, page_get_boolean, other_os);
+  return device_from (&source, page_get_strings, page_get_boolean, other_os);
 }

@@ -108,6 +108,8 @@ parse_retry_after (RdGraphClient *self,
 
 /* Requests */
 
+typedef struct _PageFetch PageFetch;
+
 typedef struct
 {
   char *method;
@@ -119,6 +121,9 @@ typedef struct
   gboolean expect_page;
   gboolean raw_page; /* a 2xx page is read into an RdGraphPage, not a JsonNode */
   RdGraphPage *page;
+  /* The page of a list it asks for, told when the body is in; held by the
+   * request's callback until it returns. */
+  PageFetch *fetch;
   char *client_request_id;
   char *refused_request_id;
   SoupMessage *msg;
@@ -297,6 +302,8 @@ sleep_then (GTask    *task,
 }
 
 static void send_attempt (GTask *task);
+static void on_fetch_body (PageFetch *fetch,
+                           GBytes    *body);
 
 static void
 schedule_retry (GTask *task,
@@ -851,6 +858,9 @@ on_sent_cb (GObject      *object,
       return;
     }
 
+  if (data->fetch != NULL && status < 300)
+    on_fetch_body (data->fetch, bytes);
+
   parse_response (task, g_steal_pointer (&bytes));
 }
 
@@ -887,13 +897,14 @@ send_attempt (GTask *task)
                        g_object_ref (task));
 }
 
+/* With @fetch, a page of a list, read into an RdGraphPage. */
 static void
 request_page_or_node (RdGraphClient       *self,
                       const char          *method,
                       const char          *path,
                       GBytes              *body,
                       gboolean             expect_page,
-                      gboolean             raw_page,
+                      PageFetch           *fetch,
                       GCancellable        *cancellable,
                       GAsyncReadyCallback  callback,
                       gpointer             user_data)
@@ -909,7 +920,8 @@ request_page_or_node (RdGraphClient       *self,
   data->method = g_ascii_strup (method, -1);
   data->body = body != NULL ? g_bytes_ref (body) : NULL;
   data->expect_page = expect_page;
-  data->raw_page = raw_page;
+  data->raw_page = fetch != NULL;
+  data->fetch = fetch;
   g_task_set_task_data (task, data, (GDestroyNotify) request_data_free);
 
   data->uri = resolve_uri (self, path, &error);
@@ -933,7 +945,7 @@ request_internal (RdGraphClient       *self,
                   GAsyncReadyCallback  callback,
                   gpointer             user_data)
 {
-  request_page_or_node (self, method, path, body, expect_page, FALSE, cancellable, callback,
+  request_page_or_node (self, method, path, body, expect_page, NULL, cancellable, callback,
                         user_data);
 }
 
@@ -1024,6 +1036,7 @@ typedef struct
   GDestroyNotify page_data_destroy;
   JsonArray *items;
   guint n_items;
+  GQueue fetches; /* of PageFetch, for the raw pages: the next to hand over first */
 } ListData;
 
 static void list_pages (RdGraphClient       *self,
@@ -1042,10 +1055,209 @@ static void list_pages (RdGraphClient       *self,
 static void
 list_data_free (ListData *data)
 {
+  /* Each fetch holds the list until it leaves the queue. */
+  g_assert (g_queue_is_empty (&data->fetches));
+
   if (data->page_data_destroy != NULL)
     data->page_data_destroy (data->page_data);
   g_clear_pointer (&data->items, json_array_unref);
   g_free (data);
+}
+
+/* The pages of a list read by RdGraphPage, the sync's, are asked for
+ * ahead: as soon as a page's body is in, its "@odata.nextLink" is peeked
+ * at and the next page asked for, while this one is read on a worker
+ * thread, so that the connection does not wait for the reader. A list
+ * still has one request on the wire at a time, and its pages are handed
+ * over one at a time, in order; a peeked link that the page, once read,
+ * does not confirm is dropped with the pages asked for after it, and the
+ * page's own link asked for. */
+
+#define PAGES_AHEAD 3 /* pages asked for and not yet handed over, at most */
+
+struct _PageFetch
+{
+  GTask *list; /* until it leaves the list's queue */
+  char *link;
+  GCancellable *cancellable; /* its own, cancelled with the list's */
+  gulong cancelled_id;
+  char *peeked; /* the next link, peeked at */
+  gboolean done;
+  gboolean dropped;
+  RdGraphPage *page;
+  GError *error;
+};
+
+static void
+page_fetch_clear (gpointer data)
+{
+  PageFetch *fetch = data;
+
+  g_clear_object (&fetch->list);
+  g_free (fetch->link);
+  g_clear_object (&fetch->cancellable);
+  g_free (fetch->peeked);
+  g_clear_pointer (&fetch->page, rd_graph_page_free);
+  g_clear_error (&fetch->error);
+}
+
+static void
+page_fetch_unref (PageFetch *fetch)
+{
+  g_rc_box_release_full (fetch, page_fetch_clear);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PageFetch, page_fetch_unref)
+
+static void
+on_list_cancelled_cb (GCancellable *list_cancellable,
+                      gpointer      user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+/* Called where the fetch ends, never inside a "cancelled" handler: a
+ * GTask whose cancellable is cancelled returns from the main loop. */
+static void
+page_fetch_disconnect (PageFetch *fetch)
+{
+  GCancellable *list_cancellable = g_task_get_cancellable (fetch->list);
+
+  if (fetch->cancelled_id != 0)
+    g_cancellable_disconnect (list_cancellable, fetch->cancelled_id);
+  fetch->cancelled_id = 0;
+}
+
+static void on_fetch_done_cb (GObject      *object,
+                              GAsyncResult *result,
+                              gpointer      user_data);
+
+static void
+start_fetch (GTask      *list,
+             const char *link)
+{
+  RdGraphClient *self = g_task_get_source_object (list);
+  ListData *data = g_task_get_task_data (list);
+  GCancellable *list_cancellable = g_task_get_cancellable (list);
+  PageFetch *fetch = g_rc_box_new0 (PageFetch);
+
+  fetch->list = g_object_ref (list);
+  fetch->link = g_strdup (link);
+  fetch->cancellable = g_cancellable_new ();
+  if (list_cancellable != NULL)
+    fetch->cancelled_id = g_cancellable_connect (list_cancellable,
+                                                 G_CALLBACK (on_list_cancelled_cb),
+                                                 g_object_ref (fetch->cancellable), g_object_unref);
+  g_queue_push_tail (&data->fetches, fetch);
+
+  request_page_or_node (self, "GET", link, NULL, TRUE, fetch, fetch->cancellable, on_fetch_done_cb,
+                        g_rc_box_acquire (fetch));
+}
+
+/* Asks for the page after the last one asked for, when its link was
+ * peeked at and there is room. */
+static void
+fetch_ahead (GTask *list)
+{
+  ListData *data = g_task_get_task_data (list);
+  PageFetch *last = g_queue_peek_tail (&data->fetches);
+
+  if (last != NULL && last->peeked != NULL && data->fetches.length < PAGES_AHEAD)
+    start_fetch (list, last->peeked);
+}
+
+static void
+on_fetch_body (PageFetch *fetch,
+               GBytes    *body)
+{
+  if (fetch->dropped)
+    return;
+
+  fetch->peeked = rd_graph_page_peek_next_link (body);
+  fetch_ahead (fetch->list);
+}
+
+/* Every fetch not handed over leaves the queue, its request cancelled. */
+static void
+drop_fetches (ListData *data)
+{
+  PageFetch *fetch;
+
+  for (GList *l = data->fetches.head; l != NULL; l = l->next)
+    ((PageFetch *) l->data)->dropped = TRUE;
+
+  while ((fetch = g_queue_pop_head (&data->fetches)) != NULL)
+    {
+      g_cancellable_cancel (fetch->cancellable);
+      page_fetch_unref (fetch);
+    }
+}
+
+/* Hands over the pages that are in, in order. */
+static void
+hand_over_pages (GTask *list)
+{
+  g_autoptr (GTask) hold = g_object_ref (list);
+  ListData *data = g_task_get_task_data (list);
+  PageFetch *head;
+
+  while ((head = g_queue_peek_head (&data->fetches)) != NULL && head->done)
+    {
+      g_autoptr (PageFetch) fetch = g_queue_pop_head (&data->fetches);
+      PageFetch *next = g_queue_peek_head (&data->fetches);
+      g_autofree char *link = NULL;
+
+      if (fetch->error != NULL)
+        {
+          drop_fetches (data);
+          g_task_return_error (list, g_steal_pointer (&fetch->error));
+          return;
+        }
+
+      /* The link is followed whole, exactly as Graph gave it. */
+      link = g_strdup (rd_graph_page_get_next_link (fetch->page));
+      if (next != NULL && g_strcmp0 (next->link, link) != 0)
+        {
+          g_debug ("The next link peeked at (%s) is not the page's (%s)", next->link,
+                   link != NULL ? link : "none");
+          drop_fetches (data);
+          next = NULL;
+        }
+      if (next == NULL && link != NULL)
+        start_fetch (list, link);
+
+      data->n_items += rd_graph_page_get_n_items (fetch->page);
+      data->raw_page_func (g_steal_pointer (&fetch->page), data->page_data);
+
+      if (link == NULL)
+        {
+          g_task_return_pointer (list, json_array_ref (data->items),
+                                 (GDestroyNotify) json_array_unref);
+          return;
+        }
+    }
+
+  fetch_ahead (list);
+}
+
+static void
+on_fetch_done_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr (PageFetch) fetch = user_data;
+  RequestData *request = g_task_get_task_data (G_TASK (result));
+  g_autoptr (RdGraphResponse) response = NULL;
+
+  response = request_internal_finish (result, &fetch->error);
+  page_fetch_disconnect (fetch);
+  if (fetch->dropped)
+    return;
+
+  if (response != NULL)
+    fetch->page = g_steal_pointer (&request->page);
+  fetch->done = TRUE;
+  hand_over_pages (fetch->list);
 }
 
 static void
@@ -1066,23 +1278,6 @@ on_list_page_cb (GObject      *object,
   if (response == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  if (data->raw_page_func != NULL)
-    {
-      RequestData *request = g_task_get_task_data (G_TASK (result));
-      g_autoptr (RdGraphPage) raw = g_steal_pointer (&request->page);
-      g_autofree char *link = g_strdup (rd_graph_page_get_next_link (raw));
-
-      data->n_items += rd_graph_page_get_n_items (raw);
-      if (link != NULL)
-        request_page_or_node (self, "GET", link, NULL, TRUE, TRUE, g_task_get_cancellable (task),
-                              on_list_page_cb, g_object_ref (task));
-      data->raw_page_func (g_steal_pointer (&raw), data->page_data);
-      if (link == NULL)
-        g_task_return_pointer (task, json_array_ref (data->items),
-                               (GDestroyNotify) json_array_unref);
       return;
     }
 
@@ -1190,8 +1385,11 @@ list_pages (RdGraphClient       *self,
   if (top > 0)
     g_string_append_printf (url, "&$top=%d", top);
 
-  request_page_or_node (self, "GET", url->str, NULL, TRUE, data->raw_page_func != NULL,
-                        cancellable, on_list_page_cb, g_steal_pointer (&task));
+  if (data->raw_page_func != NULL)
+    start_fetch (task, url->str);
+  else
+    request_internal (self, "GET", url->str, NULL, TRUE, cancellable, on_list_page_cb,
+                      g_steal_pointer (&task));
 }
 
 /**

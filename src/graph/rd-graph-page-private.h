@@ -20,6 +20,7 @@ RdGraphPage *rd_graph_page_new          (GBytes       *body,
 RdGraphPage *rd_graph_page_new_take     (GBytes       *body,
                                          GError      **error);
 void         rd_graph_page_free         (RdGraphPage  *self);
+char        *rd_graph_page_peek_next_link (GBytes     *body);
 
 guint        rd_graph_page_get_n_items  (RdGraphPage  *self);
 const char  *rd_graph_page_get_next_link (RdGraphPage *self);
@@ -28,6 +29,11 @@ gboolean     rd_graph_page_is_object    (RdGraphPage  *self,
 const char  *rd_graph_page_get_string   (RdGraphPage  *self,
                                          guint         item,
                                          const char   *member);
+void         rd_graph_page_get_strings  (RdGraphPage       *self,
+                                         guint              item,
+                                         const char *const *members,
+                                         guint              n_members,
+                                         const char       **values);
 gboolean     rd_graph_page_get_boolean  (RdGraphPage  *self,
                                          guint         item,
                                          const char   *member,

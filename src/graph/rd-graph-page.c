@@ -211,6 +211,53 @@ skip_plain (char   *p,
   return p;
 }
 
+/* The common case of read_string(), at the opening quote: a string of
+ * ASCII without escapes, which needs no copy and no check, only a NUL over
+ * its closing quote. Returns FALSE, having changed nothing, for any other
+ * string: read_string() then reads it. */
+static inline gboolean
+read_plain_string (Reader  *reader,
+                   char   **out)
+{
+  char *start = reader->p + 1;
+  char *p = start;
+
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8 ('"');
+  const __m128i backslash = _mm_set1_epi8 ('\\');
+  const __m128i space = _mm_set1_epi8 (0x20);
+
+  while (reader->end - p >= 16)
+    {
+      __m128i v = _mm_loadu_si128 ((const __m128i *) (const void *) p);
+      /* Signed: the bytes from 0x80 up are below 0x20 too. */
+      int mask = _mm_movemask_epi8 (
+        _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (v, quote), _mm_cmpeq_epi8 (v, backslash)),
+                      _mm_cmplt_epi8 (v, space)));
+
+      if (mask != 0)
+        {
+          /* The loop below stops there at once. */
+          p += __builtin_ctz ((unsigned int) mask);
+          break;
+        }
+      p += 16;
+    }
+#endif
+
+  while (p < reader->end && *p != '"' && *p != '\\' && (guchar) *p >= 0x20 && (guchar) *p < 0x80)
+    p++;
+
+  if (p >= reader->end || *p != '"')
+    return FALSE;
+
+  *p = '\0';
+  *out = start;
+  reader->length = p - start;
+  reader->p = p + 1;
+  return TRUE;
+}
+
 /* At the opening quote. With @out, unescapes in place and stores the
  * NUL-terminated string there; without, only checks the string. */
 static gboolean
@@ -460,7 +507,7 @@ read_member_value (Reader *reader,
       char *value;
 
       member->kind = KIND_STRING;
-      if (!read_string (reader, &value))
+      if (!read_plain_string (reader, &value) && !read_string (reader, &value))
         return FALSE;
       member->value = value;
       member->length = reader->length;
@@ -502,8 +549,16 @@ read_item (RdGraphPage *self,
         Member member = { 0 };
         char *name;
 
-        if (!read_string (reader, &name) || !expect (reader, ':') ||
-            !read_member_value (reader, &member))
+        /* Graph writes no space between the tokens: each step tries that
+         * first. */
+        if (!(reader->p < reader->end && *reader->p == '"' && read_plain_string (reader, &name)) &&
+            !read_string (reader, &name))
+          return FALSE;
+        if (reader->p < reader->end && *reader->p == ':')
+          reader->p++;
+        else if (!expect (reader, ':'))
+          return FALSE;
+        if (!read_member_value (reader, &member))
           return FALSE;
         member.name = name;
         if (self->n_members == self->members_size)
@@ -514,6 +569,11 @@ read_item (RdGraphPage *self,
         self->members[self->n_members++] = member;
         item.n_members++;
 
+        if (reader->p < reader->end && *reader->p == ',')
+          {
+            reader->p++;
+            continue;
+          }
         skip_space (reader);
         if (reader->p < reader->end && *reader->p == ',')
           {
@@ -633,7 +693,8 @@ page_new (char    *buffer,
   Reader reader = { 0 };
   gboolean has_value = FALSE;
 
-  self->buffer = buffer;
+  /* An empty body may come without memory; the reader needs some. */
+  self->buffer = buffer != NULL ? buffer : g_malloc (1);
   /* A member takes some 30 to 50 bytes of a page: room for all of them,
    * most likely, in memory that is only touched as it fills. */
   self->members_size = MIN (size / 24 + 64, 1 << 20);
@@ -701,6 +762,194 @@ rd_graph_page_new_take (GBytes  *body,
   char *data = g_bytes_unref_to_data (body, &size);
 
   return page_new (data, size, error);
+}
+
+/* Peeking at the next link */
+
+#define PEEK_MAX_STRING 16384
+#define PEEK_MAX_MEMBERS 8
+
+static gboolean
+is_space (char c)
+{
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* A string without escapes or control bytes, whose opening quote is at
+ * @p: its end (the closing quote) in @end_out, or FALSE. */
+static gboolean
+plain_string_after (const char  *p,
+                    const char  *end,
+                    const char **end_out)
+{
+  const char *limit = p + MIN (end - p, PEEK_MAX_STRING);
+
+  for (p++; p < limit; p++)
+    {
+      if (*p == '"')
+        {
+          *end_out = p;
+          return TRUE;
+        }
+      if (*p == '\\' || (guchar) *p < 0x20)
+        return FALSE;
+    }
+
+  return FALSE;
+}
+
+/* The same, backwards from its closing quote at @p: its opening quote in
+ * @start_out. Without a backslash in between, the quote before is the
+ * opening one. */
+static gboolean
+plain_string_before (const char  *start,
+                     const char  *p,
+                     const char **start_out)
+{
+  const char *limit = p - MIN (p - start, PEEK_MAX_STRING);
+
+  while (p > limit)
+    {
+      p--;
+      if (*p == '"')
+        {
+          *start_out = p;
+          return TRUE;
+        }
+      if (*p == '\\' || (guchar) *p < 0x20)
+        return FALSE;
+    }
+
+  return FALSE;
+}
+
+static gboolean
+is_next_link_name (const char *name,
+                   const char *end)
+{
+  static const char next_link[] = "@odata.nextLink";
+
+  return end - name == sizeof next_link - 1 && memcmp (name, next_link, end - name) == 0;
+}
+
+/* The last member, when it is "@odata.nextLink" with a plain string, as
+ * Graph's Intune lists and the demo tenant write it:
+ * …], "@odata.nextLink": "…"} */
+static char *
+peek_last_member (const char *start,
+                  const char *end)
+{
+  const char *p = end;
+  const char *value;
+  const char *name;
+
+  while (p > start && is_space (p[-1]))
+    p--;
+  if (p == start || *--p != '}')
+    return NULL;
+  while (p > start && is_space (p[-1]))
+    p--;
+  if (p == start || *--p != '"' || !plain_string_before (start, p, &value))
+    return NULL;
+  end = p;
+  p = value;
+  while (p > start && is_space (p[-1]))
+    p--;
+  if (p == start || *--p != ':')
+    return NULL;
+  while (p > start && is_space (p[-1]))
+    p--;
+  if (p == start || *--p != '"' || !plain_string_before (start, p, &name) ||
+      !is_next_link_name (name + 1, p))
+    return NULL;
+
+  return g_strndup (value + 1, end - value - 1);
+}
+
+/* "@odata.nextLink" among the first members, before "value", when they
+ * are all plain strings or numbers, as other Graph lists write it:
+ * {"@odata.context": "…", "@odata.nextLink": "…", "value": [… */
+static char *
+peek_first_members (const char *p,
+                    const char *end)
+{
+  while (p < end && is_space (*p))
+    p++;
+  if (p == end || *p++ != '{')
+    return NULL;
+
+  for (guint i = 0; i < PEEK_MAX_MEMBERS; i++)
+    {
+      const char *name;
+      const char *name_end;
+      const char *value_end;
+
+      while (p < end && is_space (*p))
+        p++;
+      if (p == end || *p != '"' || !plain_string_after (p, end, &name_end))
+        return NULL;
+      name = p + 1;
+      p = name_end + 1;
+      while (p < end && is_space (*p))
+        p++;
+      if (p == end || *p++ != ':')
+        return NULL;
+      while (p < end && is_space (*p))
+        p++;
+      /* Not before the items: look no further. */
+      if (name_end - name == 5 && memcmp (name, "value", 5) == 0)
+        return NULL;
+
+      if (p < end && *p == '"')
+        {
+          if (!plain_string_after (p, end, &value_end))
+            return NULL;
+          if (is_next_link_name (name, name_end))
+            return g_strndup (p + 1, value_end - p - 1);
+          p = value_end + 1;
+        }
+      else
+        while (p < end && (g_ascii_isalnum (*p) || *p == '-' || *p == '+' || *p == '.'))
+          p++;
+
+      while (p < end && is_space (*p))
+        p++;
+      if (p == end || *p++ != ',')
+        return NULL;
+    }
+
+  return NULL;
+}
+
+/**
+ * rd_graph_page_peek_next_link:
+ * @body: a page as Graph sends it
+ *
+ * A quick look for the page's "@odata.nextLink", without reading the page,
+ * so that the next page can be asked for while this one is read: the last
+ * member of the page, or one of the first before "value". Only links
+ * without escapes are seen.
+ *
+ * Returns: (transfer full) (nullable): the link, or %NULL when none was
+ *   seen. For a page that reads, it is the page's next link, except when
+ *   the page names one twice, one before "value" and one after but not
+ *   last: check it against rd_graph_page_get_next_link().
+ */
+char *
+rd_graph_page_peek_next_link (GBytes *body)
+{
+  gsize size = 0;
+  const char *data = g_bytes_get_data (body, &size);
+  char *link;
+
+  if (data == NULL || size == 0)
+    return NULL;
+
+  link = peek_last_member (data, data + size);
+  if (link == NULL)
+    link = peek_first_members (data, data + size);
+
+  return link;
 }
 
 void
@@ -791,6 +1040,53 @@ rd_graph_page_get_string (RdGraphPage *self,
     return NULL;
 
   return found->value;
+}
+
+/**
+ * rd_graph_page_get_strings:
+ * @members: (array length=n_members): the names to look up, best in the
+ *   order the page lists them
+ * @values: (out caller-allocates) (array length=n_members): the strings,
+ *   each as rd_graph_page_get_string() gives it
+ *
+ * rd_graph_page_get_string() for several members of an item at once: the
+ * sync reads 19 of each of 100,000 managed devices.
+ */
+void
+rd_graph_page_get_strings (RdGraphPage       *self,
+                           guint              item,
+                           const char *const *members,
+                           guint              n_members,
+                           const char       **values)
+{
+  const Item *it;
+  const Member *first;
+  guint cursor = self->cursor;
+
+  g_return_if_fail (item < self->items->len);
+
+  it = &g_array_index (self->items, Item, item);
+  first = &self->members[it->first];
+  for (guint k = 0; k < n_members; k++)
+    {
+      const Member *found = NULL;
+
+      /* As find_member(), inline: members asked for in page order are
+       * each found at the first try. */
+      for (guint tries = 0; tries < it->n_members; tries++, cursor++)
+        {
+          if (cursor >= it->n_members)
+            cursor = 0;
+          if (strcmp (first[cursor].name, members[k]) == 0)
+            {
+              found = &first[cursor++];
+              break;
+            }
+        }
+      values[k] = found != NULL && found->kind == KIND_STRING && found->length > 0 ? found->value
+                                                                                   : NULL;
+    }
+  self->cursor = cursor;
 }
 
 /**

@@ -597,7 +597,12 @@ fold (const char  *text,
 static gboolean
 is_nil_guid (const char *id)
 {
-  return id == NULL || strspn (id, "0-") == strlen (id);
+  /* Most ids are not: their first byte says so. */
+  if (id == NULL)
+    return TRUE;
+  if (*id != '0' && *id != '-' && *id != '\0')
+    return FALSE;
+  return strspn (id, "0-") == strlen (id);
 }
 
 static void
@@ -838,11 +843,27 @@ work_keys (Run         *run,
     }
 }
 
+/* g_string_chunk_insert_const() for the few values a list repeats
+ * (Autopilot states, TPM versions), checking the last one first: most
+ * records repeat a value seen just before, and a strcmp() is cheaper than
+ * the chunk's hash of the text. */
+static const char *
+intern (GStringChunk  *strings,
+        const char   **last,
+        const char    *value)
+{
+  if (*last == NULL || strcmp (*last, value) != 0)
+    *last = g_string_chunk_insert_const (strings, value);
+
+  return *last;
+}
+
 static void
 work_autopilot (Run         *run,
                 RdGraphPage *items)
 {
   guint n = rd_graph_page_get_n_items (items);
+  const char *last_state = NULL;
 
   for (guint i = 0; i < n; i++)
     {
@@ -857,7 +878,7 @@ work_autopilot (Run         *run,
         continue;
 
       state = rd_graph_page_get_string (items, i, "enrollmentState");
-      state = g_string_chunk_insert_const (run->strings, state != NULL ? state : "");
+      state = intern (run->strings, &last_state, state != NULL ? state : "");
 
       /* A serial listed twice: the later state counts by the exact serial
        * (inserting an existing key keeps it), the earlier by the folded
@@ -876,11 +897,12 @@ work_autopilot (Run         *run,
     }
 }
 
+/* @states: the member as a string, if it is one */
 static RdWinreState
 item_winre_state (RdGraphPage *items,
-                  guint        i)
+                  guint        i,
+                  const char  *states)
 {
-  const char *states = rd_graph_page_get_string (items, i, "advancedBitLockerStates");
   g_autoptr (JsonNode) node = NULL;
 
   /* A string, as Graph writes it; anything else goes through json-glib. */
@@ -896,33 +918,45 @@ work_encryption (Run         *run,
                  RdGraphPage *items)
 {
   guint n = rd_graph_page_get_n_items (items);
+  const char *last_tpm_version = NULL;
 
   for (guint i = 0; i < n; i++)
     {
-      const char *id = item_string (items, i, "id");
+      /* In the order of encryption_select, as the page lists them. */
+      enum
+      {
+        ID,
+        NAME,
+        TPM_VERSION,
+        READINESS,
+        ENCRYPTED,
+        WINRE,
+        N_MEMBERS
+      };
       g_autofree char *heap = NULL;
       char buffer[64];
       EncryptionState *state;
-      const char *name;
-      const char *tpm_version;
+      const char *values[N_MEMBERS];
       const char *encrypted;
 
-      if (id == NULL)
+      G_STATIC_ASSERT (G_N_ELEMENTS (encryption_select) == N_MEMBERS + 1);
+      if (!rd_graph_page_is_object (items, i))
+        continue;
+      rd_graph_page_get_strings (items, i, encryption_select, N_MEMBERS, values);
+      if (values[ID] == NULL)
         continue;
 
       state = g_new0 (EncryptionState, 1);
-      name = rd_graph_page_get_string (items, i, "deviceName");
-      tpm_version = rd_graph_page_get_string (items, i, "tpmSpecificationVersion");
       state->id = g_string_chunk_insert (run->strings,
-                                         ascii_down (id, buffer, sizeof buffer, &heap));
-      state->name = name != NULL ? g_string_chunk_insert (run->strings, name) : NULL;
-      state->tpm_version = tpm_version != NULL
-                             ? g_string_chunk_insert_const (run->strings, tpm_version)
+                                         ascii_down (values[ID], buffer, sizeof buffer, &heap));
+      state->name = values[NAME] != NULL ? g_string_chunk_insert (run->strings, values[NAME])
+                                         : NULL;
+      state->tpm_version = values[TPM_VERSION] != NULL
+                             ? intern (run->strings, &last_tpm_version, values[TPM_VERSION])
                              : NULL;
-      state->readiness = rd_device_mapper_readiness_from_graph (
-        rd_graph_page_get_string (items, i, "encryptionReadinessState"));
-      state->winre = item_winre_state (items, i);
-      encrypted = rd_graph_page_get_string (items, i, "encryptionState");
+      state->readiness = rd_device_mapper_readiness_from_graph (values[READINESS]);
+      state->winre = item_winre_state (items, i, values[WINRE]);
+      encrypted = values[ENCRYPTED];
       if (g_strcmp0 (encrypted, "encrypted") == 0)
         state->encrypted = RD_TRISTATE_YES;
       else if (g_strcmp0 (encrypted, "notEncrypted") == 0)

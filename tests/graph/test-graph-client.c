@@ -397,6 +397,131 @@ test_paging_malformed (Fixture       *f,
   g_assert_cmpuint (graph_test_server_count (f->server, NULL), ==, 2);
 }
 
+/* The sync's lists: pages read by RdGraphPage, each next page asked for
+ * as soon as the link is peeked at in the body, pages handed over in
+ * order. */
+
+static void
+on_raw_page_cb (RdGraphPage *page,
+                gpointer     user_data)
+{
+  GPtrArray *ids = user_data;
+
+  for (guint i = 0; i < rd_graph_page_get_n_items (page); i++)
+    g_ptr_array_add (ids, g_strdup (rd_graph_page_get_string (page, i, "id")));
+  rd_graph_page_free (page);
+}
+
+static GPtrArray *
+list_raw_pages (Fixture  *f,
+                GError  **error)
+{
+  const char *const select[] = { "id", NULL };
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (JsonArray) items = NULL;
+
+  _rd_graph_client_list_pages_async (
+    f->client, "/deviceManagement/managedDevices", select, NULL, 0, on_raw_page_cb,
+    g_ptr_array_ref (ids), (GDestroyNotify) g_ptr_array_unref, NULL, on_result_cb, &result);
+  items = rd_graph_client_list_finish (f->client, wait_for (&result), NULL, error);
+
+  return items != NULL ? g_steal_pointer (&ids) : NULL;
+}
+
+static void
+assert_ids (GPtrArray  *ids,
+            const char *expected)
+{
+  g_ptr_array_add (ids, NULL);
+  {
+    g_autofree char *joined = g_strjoinv (",", (char **) ids->pdata);
+
+    g_assert_cmpstr (joined, ==, expected);
+  }
+}
+
+static void
+test_raw_paging (Fixture       *f,
+                 gconstpointer  data)
+{
+  const char *base = graph_test_server_get_base_url (f->server);
+  g_autofree char *page1 = g_strdup_printf (
+    "{\"value\":[{\"id\":\"1\"},{\"id\":\"2\"}],\"@odata.nextLink\":\"%s/p2?$skiptoken=a%%2Cb\"}",
+    base);
+  /* The link first, as other Graph lists write it, and a slow page. */
+  g_autofree char *page2 = g_strdup_printf (
+    "{\"@odata.context\":\"x\", \"@odata.nextLink\": \"%s/p3\", \"value\":[{\"id\":\"3\"}]}", base);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) ids = NULL;
+
+  graph_test_server_queue (f->server, DEVICES, 200, page1);
+  graph_test_server_queue (f->server, "/v1.0/p2", 200, page2)->delay_ms = 100;
+  graph_test_server_queue (f->server, "/v1.0/p3", 200, "{\"value\":[{\"id\":\"4\"}]}");
+
+  ids = list_raw_pages (f, &error);
+  g_assert_no_error (error);
+  assert_ids (ids, "1,2,3,4");
+  g_assert_cmpuint (graph_test_server_count (f->server, NULL), ==, 3);
+  /* The link is followed exactly as given. */
+  g_assert_cmpstr (nth_request (f, 1)->path_and_query, ==, "/v1.0/p2?$skiptoken=a%2Cb");
+}
+
+/* A page naming two next links: the one peeked at, before "value", is not
+ * the one the page means (the later); the page asked for ahead is dropped
+ * and the right one asked for. */
+static void
+test_raw_paging_wrong_peek (Fixture       *f,
+                            gconstpointer  data)
+{
+  const char *base = graph_test_server_get_base_url (f->server);
+  g_autofree char *page1 = g_strdup_printf (
+    "{\"@odata.nextLink\":\"%s/wrong\",\"value\":[{\"id\":\"1\"}],"
+    "\"@odata.nextLink\":\"%s/right\",\"@odata.count\":2}",
+    base, base);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) ids = NULL;
+
+  graph_test_server_queue (f->server, DEVICES, 200, page1);
+  graph_test_server_queue (f->server, "/v1.0/wrong", 200, "{\"value\":[{\"id\":\"w\"}]}");
+  graph_test_server_queue (f->server, "/v1.0/right", 200, "{\"value\":[{\"id\":\"2\"}]}");
+
+  ids = list_raw_pages (f, &error);
+  g_assert_no_error (error);
+  assert_ids (ids, "1,2");
+  g_assert_cmpuint (graph_test_server_count (f->server, "/v1.0/right"), ==, 1);
+}
+
+/* A page that does not read fails the list, although its link was peeked
+ * at and the next page asked for; nothing after it is handed over. */
+static void
+test_raw_paging_malformed (Fixture       *f,
+                           gconstpointer  data)
+{
+  const char *base = graph_test_server_get_base_url (f->server);
+  g_autofree char *page2 = g_strdup_printf (
+    "{\"value\":[{\"id\":\"2\", \"n\": 01}],\"@odata.nextLink\":\"%s/p3\"}", base);
+  g_autofree char *page1 = g_strdup_printf (
+    "{\"value\":[{\"id\":\"1\"}],\"@odata.nextLink\":\"%s/p2\"}", base);
+  const char *const select[] = { "id", NULL };
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+
+  graph_test_server_queue (f->server, DEVICES, 200, page1);
+  graph_test_response_add_header (graph_test_server_queue (f->server, "/v1.0/p2", 200, page2),
+                                  "request-id", "bad-page-id");
+  graph_test_server_queue (f->server, "/v1.0/p3", 200, "{\"value\":[{\"id\":\"3\"}]}");
+
+  _rd_graph_client_list_pages_async (
+    f->client, "/deviceManagement/managedDevices", select, NULL, 0, on_raw_page_cb,
+    g_ptr_array_ref (ids), (GDestroyNotify) g_ptr_array_unref, NULL, on_result_cb, &result);
+  g_assert_null (rd_graph_client_list_finish (f->client, wait_for (&result), NULL, &error));
+  g_assert_error (error, RD_GRAPH_ERROR, RD_GRAPH_ERROR_MALFORMED_RESPONSE);
+  g_assert_cmpstr (rd_graph_error_get_request_id (error), ==, "bad-page-id");
+  assert_ids (ids, "1");
+}
+
 static void
 test_malformed (Fixture       *f,
                 gconstpointer  data)
@@ -978,6 +1103,9 @@ main (int   argc,
   ADD ("request-ids", test_request_ids);
   ADD ("paging", test_paging);
   ADD ("paging-malformed", test_paging_malformed);
+  ADD ("raw-paging", test_raw_paging);
+  ADD ("raw-paging-wrong-peek", test_raw_paging_wrong_peek);
+  ADD ("raw-paging-malformed", test_raw_paging_malformed);
   ADD ("malformed", test_malformed);
   ADD ("retry-after", test_retry_after);
   ADD ("throttle-backoff", test_throttle_backoff);

@@ -54,6 +54,23 @@ test_members (void)
   g_assert_null (rd_graph_page_get_string (page, 0, "yes"));
   g_assert_null (rd_graph_page_get_string (page, 2, "id"));
 
+  /* Several at once, in any order, as one at a time. */
+  {
+    const char *const names[] = { "nothing", "name", "id", "missing", "empty", "yes", "name" };
+    const char *values[G_N_ELEMENTS (names)];
+
+    for (guint item = 0; item < 3; item += 2)
+      {
+        rd_graph_page_get_strings (page, item, names, G_N_ELEMENTS (names), values);
+        for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+          g_assert_cmpstr (values[i], ==, rd_graph_page_get_string (page, item, names[i]));
+      }
+    g_assert_cmpstr (values[1], ==, NULL);
+    rd_graph_page_get_strings (page, 0, names, G_N_ELEMENTS (names), values);
+    g_assert_cmpstr (values[2], ==, "a\"b\\c/d\n");
+    g_assert_cmpstr (values[6], ==, "Ölund 😀");
+  }
+
   g_assert_true (rd_graph_page_get_boolean (page, 0, "yes", &value));
   g_assert_true (value);
   g_assert_true (rd_graph_page_get_boolean (page, 0, "no", &value));
@@ -78,6 +95,85 @@ test_last_page (void)
   g_assert_no_error (error);
   g_assert_cmpuint (rd_graph_page_get_n_items (page), ==, 0);
   g_assert_null (rd_graph_page_get_next_link (page));
+}
+
+static char *
+peek (const char *text)
+{
+  g_autoptr (GBytes) bytes = g_bytes_new (text, strlen (text));
+
+  return rd_graph_page_peek_next_link (bytes);
+}
+
+/* The quick look at a page's next link, before the page is read: what it
+ * sees, it sees right, for every page that reads. */
+static void
+test_peek_next_link (void)
+{
+  static const struct
+  {
+    const char *page;
+    const char *link; /* what the peek sees */
+  } pages[] = {
+    { "{\"value\":[{\"id\":\"a\"}],\"@odata.nextLink\":\"https://h/v1.0/x?$skiptoken=1\"}",
+      "https://h/v1.0/x?$skiptoken=1" },
+    { " { \"value\" : [ ] , \"@odata.nextLink\" :\n \"https://h/2\" } \n", "https://h/2" },
+    { "{\"@odata.context\":\"c\",\"@odata.count\":-1.5e3,\"@odata.nextLink\":\"https://h/3\","
+      "\"value\":[]}",
+      "https://h/3" },
+    { "{\"@odata.nextLink\":\"https://h/4\",\"value\":[{\"@odata.nextLink\":\"https://h/no\"}]}",
+      "https://h/4" },
+    /* Not seen: escapes, null, none, a link only inside an item, after a
+     * member that is not plain, or not last. */
+    { "{\"value\":[],\"@odata.nextLink\":\"https:\\/\\/h\\/5\"}", NULL },
+    { "{\"value\":[],\"@odata.nextLink\":null}", NULL },
+    { "{\"value\":[]}", NULL },
+    { "{\"value\":[{\"id\":\"a\",\"@odata.nextLink\":\"https://h/no\"}]}", NULL },
+    { "{\"x\":{\"y\":1},\"@odata.nextLink\":\"https://h/6\",\"value\":[]}", NULL },
+    { "{\"value\":[],\"@odata.nextLink\":\"https://h/7\",\"@odata.count\":0}", NULL },
+    { "{\"value\":[],\"x\":\"\\\"@odata.nextLink\\\":\\\"https://h/no\"}", NULL },
+    /* Two links: the peek sees the first, the page means the last. */
+    { "{\"@odata.nextLink\":\"https://h/first\",\"value\":[],"
+      "\"@odata.nextLink\":\"https://h/last\",\"@odata.count\":0}",
+      "https://h/first" },
+  };
+  /* Pages that do not read: what the peek says does not matter, but it
+   * reads nothing outside them. */
+  static const char *const broken[] = {
+    "",
+    "\"",
+    "}",
+    "\"}",
+    ":\"x\"}",
+    "\"@odata.nextLink\":\"x\"}",
+    "{\"@odata.nextLink\"",
+    "{\"@odata.nextLink\":",
+    "{\"@odata.nextLink\":\"x",
+    "{\"@odata.count\":1",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (RdGraphPage) page = read_page (pages[i].page, &error);
+      g_autofree char *link = peek (pages[i].page);
+
+      g_test_message ("%s", pages[i].page);
+      g_assert_no_error (error);
+      g_assert_cmpstr (link, ==, pages[i].link);
+      if (link != NULL && i < G_N_ELEMENTS (pages) - 1)
+        g_assert_cmpstr (link, ==, rd_graph_page_get_next_link (page));
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (broken); i++)
+    {
+      /* Exactly as long as the text, no NUL after it. */
+      gsize length = strlen (broken[i]);
+      g_autoptr (GBytes) bytes = g_bytes_new_take (g_memdup2 (broken[i], length), length);
+      g_autofree char *link = rd_graph_page_peek_next_link (bytes);
+
+      g_assert_true (link == NULL || g_str_equal (link, "x"));
+    }
 }
 
 static void
@@ -461,6 +557,7 @@ main (int   argc,
   g_test_add_func ("/rd/graph-page/members", test_members);
   g_test_add_func ("/rd/graph-page/last-page", test_last_page);
   g_test_add_func ("/rd/graph-page/invalid", test_invalid);
+  g_test_add_func ("/rd/graph-page/peek-next-link", test_peek_next_link);
   g_test_add_func ("/rd/graph-page/mapper", test_mapper);
   g_test_add_func ("/rd/graph-page/mapper-windows", test_mapper_windows);
   g_test_add_func ("/rd/graph-page/strings", test_strings);
