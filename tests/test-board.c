@@ -561,6 +561,44 @@ test_no_store (void)
   g_assert_finalize_object (g_steal_pointer (&board));
 }
 
+/* A device listed twice is taken once, the first time, in the order
+ * given: into an empty board (a start) as into a full one (a refresh). */
+static void
+test_devices_listed_twice (void)
+{
+  g_autoptr(RdBoard) board = rd_board_new (NULL);
+  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) again = g_ptr_array_new_with_free_func (g_object_unref);
+  GListModel *inventory = rd_board_get_lane (board, RD_LANE_INVENTORY);
+  g_autoptr(RdDevice) first = NULL;
+  g_autoptr(RdDevice) second = NULL;
+
+  g_ptr_array_add (devices, good_device ("d2", "PC-2"));
+  g_ptr_array_add (devices, good_device ("d1", "PC-1"));
+  g_ptr_array_add (devices, good_device ("d2", "PC-2-copy"));
+  rd_board_set_devices (board, devices);
+  g_assert_cmpuint (lane_size (board, RD_LANE_INVENTORY), ==, 2);
+  first = g_list_model_get_item (inventory, 0);
+  second = g_list_model_get_item (inventory, 1);
+  g_assert_true (first == devices->pdata[0]);
+  g_assert_true (second == devices->pdata[1]);
+  g_assert_true (rd_board_lookup_device (board, "d2") == devices->pdata[0]);
+  g_clear_object (&first);
+  g_clear_object (&second);
+
+  g_ptr_array_add (again, good_device ("d1", "PC-1-renamed"));
+  g_ptr_array_add (again, good_device ("d1", "PC-1-copy"));
+  rd_board_set_devices (board, again);
+  g_assert_cmpuint (lane_size (board, RD_LANE_INVENTORY), ==, 1);
+  first = g_list_model_get_item (inventory, 0);
+  g_assert_true (first == devices->pdata[1]);
+  g_assert_cmpstr (rd_device_get_name (first), ==, "PC-1-renamed");
+  g_assert_null (rd_board_lookup_device (board, "d2"));
+  g_clear_object (&first);
+
+  g_assert_finalize_object (g_steal_pointer (&board));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -583,6 +621,7 @@ main (int   argc,
   ADD ("plans-before-devices", test_plans_before_devices);
   ADD ("ready-plans", test_ready_plans);
   g_test_add_func ("/rd/board/no-store", test_no_store);
+  g_test_add_func ("/rd/board/devices-listed-twice", test_devices_listed_twice);
 
   return g_test_run ();
 }

@@ -638,6 +638,7 @@ test_demo_key_recorded (void)
   g_autofree guint8 *data = g_malloc0 (IMAGE_SIZE);
   g_autofree char *toast_text = NULL;
   RdLaneView *reuse;
+  AdwViewStack *stack;
   RdUsbKeysView *view;
   RdDeviceCard *card;
   RdDevice *device;
@@ -665,10 +666,17 @@ test_demo_key_recorded (void)
   g_assert_true (rd_method_is_reimage (rd_plan_get_method (plan)));
   g_assert_cmpint (rd_plan_get_state (plan), ==, RD_PLAN_STATE_READY);
 
+  /* The USB keys view is built when its page first shows: no view, and no
+   * drive monitor, until then. It is given the test's drive. */
+  stack = ADW_VIEW_STACK (rd_ui_test_template_child (demo.window, RD_TYPE_WINDOW, "view_stack"));
+  rd_ui_test_collect (GTK_WIDGET (demo.window), RD_TYPE_USB_KEYS_VIEW, views);
+  g_assert_cmpuint (views->len, ==, 0);
+  adw_view_stack_set_visible_child_name (stack, "usb-keys");
   rd_ui_test_collect (GTK_WIDGET (demo.window), RD_TYPE_USB_KEYS_VIEW, views);
   g_assert_cmpuint (views->len, ==, 1);
   view = views->pdata[0];
   rd_usb_keys_view_set_drives (view, G_LIST_MODEL (drives));
+  adw_view_stack_set_visible_child_name (stack, "board");
 
   /* The plan's way to the USB keys view, from its card's menu. */
   reuse = RD_LANE_VIEW (rd_ui_test_template_child (demo.window, RD_TYPE_WINDOW, "reuse_lane"));
@@ -677,9 +685,8 @@ test_demo_key_recorded (void)
   g_assert_nonnull (card);
   activate_menu_item (card, "_Prepare USB Key…");
   rd_ui_test_iterate (100);
-  g_assert_cmpstr (adw_view_stack_get_visible_child_name (ADW_VIEW_STACK (
-                     rd_ui_test_template_child (demo.window, RD_TYPE_WINDOW, "view_stack"))),
-                   ==, "usb-keys");
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "usb-keys");
+  g_assert_true (rd_usb_keys_view_get_plan (view) == plan);
   rd_usb_keys_view_set_image (view, image);
   g_assert_true (rd_ui_test_iterate_until (sha_known, view, 20));
   rd_ui_test_collect (GTK_WIDGET (view), RD_TYPE_USB_DRIVE_ROW, rows);

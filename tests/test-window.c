@@ -14,6 +14,8 @@
 #include "rd-method.h"
 #include "rd-plan-pane.h"
 #include "rd-session.h"
+#include "rd-sign-in-page.h"
+#include "rd-usb-keys-view.h"
 #include "rd-window.h"
 
 #include "rd-ui-test-util.h"
@@ -735,6 +737,37 @@ test_window_demo_quit (void)
   rd_ui_test_demo_close (&demo);
 }
 
+/* The sign-in page and the USB keys view are built when first shown: a
+ * signed-in start builds neither. A token that names no tenant shows the
+ * sign-in page, with what to do. */
+static void
+test_window_lazy_pages (void)
+{
+  Demo demo = { 0 };
+  g_autoptr(GPtrArray) found = g_ptr_array_new ();
+  GtkStack *main_stack;
+
+  rd_ui_test_demo_open (&demo, demo_app, 0);
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &demo, 10));
+  rd_ui_test_collect (GTK_WIDGET (demo.window), RD_TYPE_SIGN_IN_PAGE, found);
+  g_assert_cmpuint (found->len, ==, 0);
+  rd_ui_test_collect (GTK_WIDGET (demo.window), RD_TYPE_USB_KEYS_VIEW, found);
+  g_assert_cmpuint (found->len, ==, 0);
+
+  g_setenv ("RECOVERY_DESK_ACCESS_TOKEN", "not-a-token", TRUE);
+  rd_window_open_session (demo.window, NULL);
+  g_unsetenv ("RECOVERY_DESK_ACCESS_TOKEN");
+  rd_ui_test_iterate (50);
+  main_stack = GTK_STACK (rd_ui_test_template_child (demo.window, RD_TYPE_WINDOW, "main_stack"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (main_stack), ==, "sign-in");
+  rd_ui_test_collect (GTK_WIDGET (demo.window), RD_TYPE_SIGN_IN_PAGE, found);
+  g_assert_cmpuint (found->len, ==, 1);
+  g_assert_true (rd_ui_test_label_shows (GTK_WIDGET (demo.window),
+                                         "does not say which tenant it is for"));
+
+  rd_ui_test_demo_close (&demo);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -753,6 +786,7 @@ main (int   argc,
   g_test_add_func ("/rd/window/demo/interrupted", test_window_demo_interrupted);
   g_test_add_func ("/rd/window/demo/prepare-usb-key", test_window_demo_prepare_usb_key);
   g_test_add_func ("/rd/window/demo/quit", test_window_demo_quit);
+  g_test_add_func ("/rd/window/demo/lazy-pages", test_window_lazy_pages);
 
   status = g_test_run ();
 

@@ -21,6 +21,8 @@ struct _RdApplication
   AdwApplication parent_instance;
 
   RdBoard *board;
+  RdSession *start_session; /* opened as the app started, for the first window */
+  char *start_error;        /* why the demo tenant could not start */
   guint n_flushing; /* cache writes the app waits for before it exits */
   gboolean quit_pending;
   gboolean demo;
@@ -115,6 +117,63 @@ static const GActionEntry app_actions[] = {
   { "about", on_about_activated_cb },
 };
 
+static RdSession *
+new_demo_session (RdApplication  *self,
+                  char          **error_message)
+{
+  g_autoptr(GError) error = NULL;
+  RdSession *session = rd_session_new_demo (self->demo_devices, NULL, &error);
+
+  if (session == NULL)
+    *error_message = g_strdup_printf (_("The demo tenant could not start: %s"), error->message);
+
+  return session;
+}
+
+/* The session a start opens when it can tell which tenant that is without
+ * asking anyone: the demo tenant, or a token's. The read of its cached
+ * inventory then starts before GTK does, on a thread of its own, and runs
+ * while GTK starts and the window is built. Other starts (a saved sign-in
+ * restored through the Secret Service) leave it to the window. */
+static void
+open_start_session (RdApplication *self)
+{
+  const char *token = g_getenv ("RECOVERY_DESK_ACCESS_TOKEN");
+  g_autoptr(RdSession) session = NULL;
+
+  if (self->demo)
+    {
+      session = new_demo_session (self, &self->start_error);
+      if (session == NULL)
+        return;
+      if (!rd_session_connect_demo (session, NULL))
+        {
+          /* The window connects it again, and says why that failed. */
+          self->start_session = g_steal_pointer (&session);
+          return;
+        }
+    }
+  else if (token != NULL && *token != '\0')
+    {
+      g_autoptr(GSettings) settings = g_settings_new (SCHEMA_ID);
+      g_autofree char *cloud = g_settings_get_string (settings, "cloud");
+      g_autofree char *graph_endpoint = g_settings_get_string (settings, "graph-endpoint");
+      g_autofree char *login_endpoint = g_settings_get_string (settings, "login-endpoint");
+      g_autofree char *tenant = g_settings_get_string (settings, "tenant");
+      g_autofree char *client_id = g_settings_get_string (settings, "client-id");
+
+      /* Settings that do not pass: the window says what to fix. */
+      session = rd_session_new (cloud, graph_endpoint, login_endpoint, tenant, client_id, NULL);
+      if (session == NULL || !rd_session_connect_with_token (session, token, NULL))
+        return;
+    }
+  else
+    return;
+
+  rd_tenant_sync_prefetch_cache (rd_session_get_sync (session));
+  self->start_session = g_steal_pointer (&session);
+}
+
 /* GApplication overrides */
 
 static int
@@ -138,6 +197,12 @@ rd_application_startup (GApplication *application)
   static const char *quit_accels[] = { "<Control>q", NULL };
   static const char *preferences_accels[] = { "<Control>comma", NULL };
 
+  /* main() has set the locale; GTK setting it again while the prefetch
+   * thread reads locale data would race with it. */
+  if (!gtk_is_initialized ())
+    gtk_disable_setlocale ();
+  open_start_session (RD_APPLICATION (application));
+
   G_APPLICATION_CLASS (rd_application_parent_class)->startup (application);
 
   g_action_map_add_action_entries (G_ACTION_MAP (application), app_actions,
@@ -154,8 +219,8 @@ rd_application_activate (GApplication *application)
 {
   RdApplication *self = RD_APPLICATION (application);
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (application));
-  g_autoptr(RdSession) session = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(RdSession) session = g_steal_pointer (&self->start_session);
+  g_autofree char *start_error = g_steal_pointer (&self->start_error);
 
   if (window != NULL)
     {
@@ -164,17 +229,11 @@ rd_application_activate (GApplication *application)
     }
 
   window = GTK_WINDOW (rd_window_new (self));
-  if (self->demo)
-    {
-      session = rd_session_new_demo (self->demo_devices, NULL, &error);
-      if (session == NULL)
-        {
-          g_autofree char *message = g_strdup_printf (_("The demo tenant could not start: %s"),
-                                                      error->message);
-
-          rd_window_show_toast (RD_WINDOW (window), message);
-        }
-    }
+  /* A later window, once the first has closed, opens a demo of its own. */
+  if (session == NULL && start_error == NULL && self->demo)
+    session = new_demo_session (self, &start_error);
+  if (start_error != NULL)
+    rd_window_show_toast (RD_WINDOW (window), start_error);
 
   rd_window_open_session (RD_WINDOW (window), session);
   gtk_window_present (window);
@@ -186,6 +245,8 @@ rd_application_dispose (GObject *object)
   RdApplication *self = (RdApplication *) object;
 
   g_clear_object (&self->board);
+  g_clear_object (&self->start_session);
+  g_clear_pointer (&self->start_error, g_free);
 
   G_OBJECT_CLASS (rd_application_parent_class)->dispose (object);
 }

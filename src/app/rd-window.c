@@ -95,14 +95,16 @@ struct _RdWindow
   GtkStack *main_stack;
   AdwStatusPage *loading_page;
   GtkSpinner *loading_spinner;
-  RdSignInPage *sign_in_page;
+  AdwBin *sign_in_bin;
+  RdSignInPage *sign_in_page; /* NULL until the sign-in page first shows */
   AdwViewStack *view_stack;
   AdwBin *bitlocker_page;
+  AdwBin *usb_keys_page;
   AdwBin *activity_page;
   RdBitlockerView *bitlocker_view; /* NULL until its page first shows */
+  RdUsbKeysView *usb_keys_view;    /* NULL until its page first shows or a plan needs it */
   RdActivityView *activity_view;   /* NULL until its page first shows */
   RdAuditLog *audit_log;           /* for the activity view */
-  RdUsbKeysView *usb_keys_view;
   AdwFlap *flap;
   RdLaneView *inventory_lane;
   RdLaneView *break_fix_lane;
@@ -671,6 +673,8 @@ dismiss_notes_action (GtkWidget  *widget,
   gtk_revealer_set_reveal_child (self->notes_revealer, FALSE);
 }
 
+static void ensure_usb_keys_view (RdWindow *self);
+
 /* A reimage plan's way to the USB keys view: win.prepare-usb-key with the
  * device id. */
 static void
@@ -686,6 +690,7 @@ prepare_usb_key_action (GtkWidget  *widget,
   if (plan == NULL)
     return;
 
+  ensure_usb_keys_view (self);
   rd_usb_keys_view_prepare_for_plan (self->usb_keys_view, plan);
   adw_view_stack_set_visible_child_name (self->view_stack, "usb-keys");
 }
@@ -1254,6 +1259,27 @@ update_account (RdWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.refresh", connected);
 }
 
+static void on_sign_in_page_signed_in_cb (RdSignInPage *page,
+                                          RdWindow     *self);
+static void on_sign_in_page_explore_demo_cb (RdSignInPage *page,
+                                             RdWindow     *self);
+
+/* The sign-in page is built when it first shows: a start with a saved
+ * sign-in or a token never needs it. */
+static void
+ensure_sign_in_page (RdWindow *self)
+{
+  if (self->sign_in_page != NULL)
+    return;
+
+  self->sign_in_page = g_object_new (RD_TYPE_SIGN_IN_PAGE, NULL);
+  g_signal_connect_object (self->sign_in_page, "signed-in",
+                           G_CALLBACK (on_sign_in_page_signed_in_cb), self, 0);
+  g_signal_connect_object (self->sign_in_page, "explore-demo",
+                           G_CALLBACK (on_sign_in_page_explore_demo_cb), self, 0);
+  adw_bin_set_child (self->sign_in_bin, GTK_WIDGET (self->sign_in_page));
+}
+
 static void
 show_sign_in (RdWindow   *self,
               const char *error_message)
@@ -1261,6 +1287,7 @@ show_sign_in (RdWindow   *self,
   g_autoptr(GError) error = NULL;
   RdEntraAuth *auth = rd_session_get_auth (self->session, &error);
 
+  ensure_sign_in_page (self);
   gtk_spinner_stop (self->loading_spinner);
   rd_sign_in_page_set_auth (self->sign_in_page, auth);
   rd_sign_in_page_reset (self->sign_in_page);
@@ -1579,9 +1606,24 @@ on_usb_keys_view_key_recorded_cb (RdUsbKeysView *view,
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
-/* The BitLocker and Activity views are built when their page first shows:
- * a start that opens on the board builds neither, and sorts no devices for
- * a view no one looks at. */
+/* The USB keys view, with its drive monitor, and its template of forms and
+ * lists: built when its page first shows or a plan is prepared in it. */
+static void
+ensure_usb_keys_view (RdWindow *self)
+{
+  if (self->usb_keys_view != NULL)
+    return;
+
+  self->usb_keys_view = RD_USB_KEYS_VIEW (rd_usb_keys_view_new ());
+  g_signal_connect_object (self->usb_keys_view, "key-recorded",
+                           G_CALLBACK (on_usb_keys_view_key_recorded_cb), self, 0);
+  rd_usb_keys_view_set_board (self->usb_keys_view, self->board);
+  adw_bin_set_child (self->usb_keys_page, GTK_WIDGET (self->usb_keys_view));
+}
+
+/* The BitLocker, USB keys and Activity views are built when their page
+ * first shows: a start that opens on the board builds none of them, sorts
+ * no devices for a view no one looks at, and watches no drives. */
 static void
 ensure_views (RdWindow *self)
 {
@@ -1595,6 +1637,8 @@ ensure_views (RdWindow *self)
       rd_bitlocker_view_set_board (self->bitlocker_view, self->board);
       adw_bin_set_child (self->bitlocker_page, GTK_WIDGET (self->bitlocker_view));
     }
+  else if (visible == GTK_WIDGET (self->usb_keys_page))
+    ensure_usb_keys_view (self);
   else if (visible == GTK_WIDGET (self->activity_page) && self->activity_view == NULL)
     {
       self->activity_view = RD_ACTIVITY_VIEW (rd_activity_view_new ());
@@ -1615,12 +1659,10 @@ add_views (RdWindow *self)
                                     "bitlocker", _("BitLocker"));
   adw_view_stack_page_set_icon_name (page, "channel-secure-symbolic");
 
-  self->usb_keys_view = RD_USB_KEYS_VIEW (rd_usb_keys_view_new ());
-  page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->usb_keys_view),
+  self->usb_keys_page = ADW_BIN (adw_bin_new ());
+  page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->usb_keys_page),
                                     "usb-keys", _("USB Keys"));
   adw_view_stack_page_set_icon_name (page, "drive-removable-media-symbolic");
-  g_signal_connect_object (self->usb_keys_view, "key-recorded",
-                           G_CALLBACK (on_usb_keys_view_key_recorded_cb), self, 0);
 
   self->activity_page = ADW_BIN (adw_bin_new ());
   page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->activity_page),
@@ -1723,7 +1765,6 @@ rd_window_class_init (RdWindowClass *klass)
 
   g_type_ensure (RD_TYPE_LANE_VIEW);
   g_type_ensure (RD_TYPE_PLAN_PANE);
-  g_type_ensure (RD_TYPE_SIGN_IN_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, RESOURCE_PREFIX "/rd-window.ui");
   gtk_widget_class_bind_template_child (widget_class, RdWindow, toast_overlay);
@@ -1751,15 +1792,13 @@ rd_window_class_init (RdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RdWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, RdWindow, loading_page);
   gtk_widget_class_bind_template_child (widget_class, RdWindow, loading_spinner);
-  gtk_widget_class_bind_template_child (widget_class, RdWindow, sign_in_page);
+  gtk_widget_class_bind_template_child (widget_class, RdWindow, sign_in_bin);
   gtk_widget_class_bind_template_child (widget_class, RdWindow, view_stack);
   gtk_widget_class_bind_template_callback (widget_class, on_search_entry_search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_search_entry_stop_search_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_lane_notify_selected_device_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_plan_pane_notify_device_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_plan_pane_failed_cb);
-  gtk_widget_class_bind_template_callback (widget_class, on_sign_in_page_signed_in_cb);
-  gtk_widget_class_bind_template_callback (widget_class, on_sign_in_page_explore_demo_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_view_stack_notify_visible_child_cb);
 }
 
@@ -1832,7 +1871,8 @@ rd_window_set_board (RdWindow *self,
   rd_plan_pane_set_board (self->plan_pane, board);
   if (self->bitlocker_view != NULL)
     rd_bitlocker_view_set_board (self->bitlocker_view, board);
-  rd_usb_keys_view_set_board (self->usb_keys_view, board);
+  if (self->usb_keys_view != NULL)
+    rd_usb_keys_view_set_board (self->usb_keys_view, board);
 }
 
 RdBoard *

@@ -245,37 +245,60 @@ void
 rd_board_set_devices (RdBoard   *self,
                       GPtrArray *devices)
 {
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) inventory = g_ptr_array_new ();
+  g_autoptr(GHashTable) seen = NULL;
+  g_autoptr(GPtrArray) inventory = NULL;
   GPtrArray *in_lanes[RD_N_LANES] = { NULL };
   GHashTableIter iter;
   gpointer key, value;
   gboolean plans_changed = FALSE;
+  gboolean has_plans;
+  gboolean first;
 
   g_return_if_fail (RD_IS_BOARD (self));
   g_return_if_fail (devices != NULL);
+
+  /* Into an empty board (the cache at a start), every device known after
+   * this was seen in it: the table of devices tells the ones listed twice,
+   * and none is gone. */
+  first = g_hash_table_size (self->devices) == 0;
+  if (!first)
+    seen = g_hash_table_new (g_str_hash, g_str_equal);
+  has_plans = g_hash_table_size (self->plans) > 0;
+  inventory = g_ptr_array_sized_new (devices->len);
 
   for (guint i = 0; i < devices->len; i++)
     {
       RdDevice *fresh = g_ptr_array_index (devices, i);
       const char *id = rd_device_get_id (fresh);
-      RdDevice *device = g_hash_table_lookup (self->devices, id);
+      RdDevice *device;
       RdPlan *plan;
 
-      if (id == NULL || g_hash_table_contains (seen, id))
+      if (id == NULL)
         continue;
-
-      if (device == NULL)
+      if (first)
         {
+          if (g_hash_table_contains (self->devices, id))
+            continue;
           device = fresh;
           g_hash_table_insert (self->devices, (gpointer) id, g_object_ref (device));
         }
-      else if (device != fresh)
-        rd_device_update_from (device, fresh);
+      else
+        {
+          if (g_hash_table_contains (seen, id))
+            continue;
+          device = g_hash_table_lookup (self->devices, id);
+          if (device == NULL)
+            {
+              device = fresh;
+              g_hash_table_insert (self->devices, (gpointer) id, g_object_ref (device));
+            }
+          else if (device != fresh)
+            rd_device_update_from (device, fresh);
 
-      g_hash_table_add (seen, (gpointer) rd_device_get_id (device));
+          g_hash_table_add (seen, (gpointer) rd_device_get_id (device));
+        }
 
-      plan = g_hash_table_lookup (self->plans, rd_device_get_id (device));
+      plan = has_plans ? g_hash_table_lookup (self->plans, rd_device_get_id (device)) : NULL;
       if (plan != NULL)
         {
           RdPlanState before = rd_plan_get_state (plan);
@@ -290,7 +313,7 @@ rd_board_set_devices (RdBoard   *self,
 
   /* Drop devices that are gone, unless a plan holds them. */
   g_hash_table_iter_init (&iter, self->devices);
-  while (g_hash_table_iter_next (&iter, &key, &value))
+  while (seen != NULL && g_hash_table_iter_next (&iter, &key, &value))
     if (!g_hash_table_contains (seen, key) && !g_hash_table_contains (self->plans, key))
       g_hash_table_iter_remove (&iter);
 

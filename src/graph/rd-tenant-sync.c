@@ -1094,10 +1094,19 @@ write_all (int          fd,
  * stalled the sync for as long as the disk needed, and a cache that a power
  * cut leaves short reads as corrupt, is moved aside, and costs one full
  * sync. */
+static int
+compare_sort_keys (gconstpointer a,
+                   gconstpointer b)
+{
+  return g_strcmp0 (_rd_device_get_sort_key (*(RdDevice **) a),
+                    _rd_device_get_sort_key (*(RdDevice **) b));
+}
+
 static void
 save_cache (Run       *run,
             Inventory *inventory)
 {
+  g_autoptr (GPtrArray) devices = g_ptr_array_sized_new (inventory->devices->len);
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonNode) header = NULL;
   g_autoptr (GError) error = NULL;
@@ -1130,6 +1139,12 @@ save_cache (Run       *run,
   header = json_builder_get_root (builder);
   header_text = json_to_string (header, FALSE);
 
+  /* In the Devices lane's order, by name (a stable sort on the collation
+   * keys), so that a start hands the board devices its lane need not sort. */
+  for (guint i = 0; i < inventory->devices->len; i++)
+    g_ptr_array_add (devices, g_ptr_array_index (inventory->devices, i));
+  g_ptr_array_sort (devices, compare_sort_keys);
+
   directory = g_path_get_dirname (run->cache_path);
   if (g_mkdir_with_parents (directory, 0700) != 0)
     {
@@ -1154,11 +1169,11 @@ save_cache (Run       *run,
   g_string_append_len (text, header_text, strlen (header_text) - 1);
   g_string_append (text, ",\"devices\":[\n");
   written = TRUE;
-  for (guint i = 0; written && i < inventory->devices->len; i++)
+  for (guint i = 0; written && i < devices->len; i++)
     {
       if (i > 0)
         g_string_append (text, ",\n");
-      _rd_device_append_json (g_ptr_array_index (inventory->devices, i), text);
+      _rd_device_append_json (g_ptr_array_index (devices, i), text);
       if (text->len >= (1 << 20) - 4096)
         {
           written = write_all (fd, text->str, text->len, &error);
@@ -1189,8 +1204,7 @@ save_cache (Run       *run,
       g_debug ("Could not write the inventory cache: %s", error->message);
       g_unlink (temporary);
     }
-  else if (!_rd_inventory_cache_write_binary (run->cache_path, header_text, inventory->devices,
-                                              &error))
+  else if (!_rd_inventory_cache_write_binary (run->cache_path, header_text, devices, &error))
     g_debug ("Could not write the fast inventory cache: %s", error->message);
 }
 
@@ -1219,6 +1233,7 @@ struct _CacheWrite
 static GMutex cache_lock;
 static GCond cache_cond;
 static GPtrArray *pending_writes; /* of CacheWrite, under cache_lock */
+static guint n_sync_writes;       /* writes of a sync's inventory queued, under cache_lock */
 static GThreadPool *cache_writer;
 
 static CacheWrite *
@@ -1340,6 +1355,8 @@ queue_cache_write (CacheWrite *write)
       cache_writer = g_thread_pool_new (write_cache_func, NULL, 1, FALSE, NULL);
     }
   g_ptr_array_add (pending_writes, write);
+  if (write->run != NULL)
+    n_sync_writes++;
   g_thread_pool_push (cache_writer, cache_write_ref (write), NULL);
   g_mutex_unlock (&cache_lock);
 }
@@ -2037,7 +2054,7 @@ invalid:
  * or corrupt one is %NULL with a debug message, and a corrupt one is moved
  * aside so that it is looked at once, not at every start. */
 static CacheContents *
-read_cache (const char *path)
+read_cache_now (const char *path)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) cached_devices = NULL;
@@ -2122,6 +2139,104 @@ read_cache (const char *path)
   return contents;
 }
 
+/* A read of a cache started before anyone asks for it (the app starts one
+ * as it starts, so that the read runs on another core while GTK starts and
+ * the window is built). The next read of that cache takes its result
+ * instead of reading again, unless a sync's write was queued since it
+ * started; a read of another cache drops it. */
+typedef struct
+{
+  char *path;
+  guint n_sync_writes; /* when it started */
+  CacheContents *contents;
+  gboolean done;      /* under cache_lock */
+  gboolean abandoned; /* under cache_lock: the thread frees it */
+} Prefetch;
+
+static Prefetch *prefetch; /* under cache_lock */
+
+static void
+prefetch_free (Prefetch *self)
+{
+  g_clear_pointer (&self->contents, cache_contents_free);
+  g_free (self->path);
+  g_free (self);
+}
+
+static gpointer
+prefetch_thread (gpointer data)
+{
+  Prefetch *self = data;
+  CacheContents *contents = read_cache_now (self->path);
+  gboolean abandoned;
+
+  g_mutex_lock (&cache_lock);
+  self->contents = contents;
+  self->done = TRUE;
+  abandoned = self->abandoned;
+  g_cond_broadcast (&cache_cond);
+  g_mutex_unlock (&cache_lock);
+
+  if (abandoned)
+    prefetch_free (self);
+
+  return NULL;
+}
+
+/* Drops the prefetch, under cache_lock. */
+static void
+drop_prefetch_locked (void)
+{
+  Prefetch *old = g_steal_pointer (&prefetch);
+
+  if (old == NULL)
+    return;
+  if (old->done)
+    prefetch_free (old);
+  else
+    old->abandoned = TRUE;
+}
+
+/* Whether a prefetch of @path was there to take, waiting for it to end;
+ * @contents is then its result (%NULL for no usable cache). */
+static gboolean
+take_prefetch (const char     *path,
+               CacheContents **contents)
+{
+  Prefetch *taken;
+  gboolean fresh;
+
+  g_mutex_lock (&cache_lock);
+  if (prefetch == NULL || !g_str_equal (prefetch->path, path))
+    {
+      drop_prefetch_locked ();
+      g_mutex_unlock (&cache_lock);
+      return FALSE;
+    }
+  taken = g_steal_pointer (&prefetch);
+  while (!taken->done)
+    g_cond_wait (&cache_cond, &cache_lock);
+  fresh = taken->n_sync_writes == n_sync_writes;
+  g_mutex_unlock (&cache_lock);
+
+  if (fresh)
+    *contents = g_steal_pointer (&taken->contents);
+  prefetch_free (taken);
+
+  return fresh;
+}
+
+static CacheContents *
+read_cache (const char *path)
+{
+  CacheContents *contents = NULL;
+
+  if (take_prefetch (path, &contents))
+    return contents;
+
+  return read_cache_now (path);
+}
+
 static GPtrArray *
 apply_cache (RdTenantSync   *self,
              CacheContents  *contents,
@@ -2155,6 +2270,36 @@ rd_tenant_sync_dup_cache_path (RdTenantSync *self)
   g_return_val_if_fail (RD_IS_TENANT_SYNC (self), NULL);
 
   return dup_cache_path (self->tenant_id);
+}
+
+/**
+ * rd_tenant_sync_prefetch_cache:
+ *
+ * Starts reading the tenant's cached inventory on a thread of its own, for
+ * the next rd_tenant_sync_load_cache() or rd_tenant_sync_load_cache_async()
+ * of this tenant, by this object or another: the app calls it as it starts,
+ * for the tenant it is about to open, so that the read overlaps setting up
+ * GTK and the window. That load then waits for the read under way, or takes
+ * its result; it reads anew if a sync's cache write was queued meanwhile. A
+ * load of another tenant's cache, or another prefetch, drops the result.
+ */
+void
+rd_tenant_sync_prefetch_cache (RdTenantSync *self)
+{
+  Prefetch *started;
+
+  g_return_if_fail (RD_IS_TENANT_SYNC (self));
+
+  started = g_new0 (Prefetch, 1);
+  started->path = dup_cache_path (self->tenant_id);
+
+  g_mutex_lock (&cache_lock);
+  drop_prefetch_locked ();
+  started->n_sync_writes = n_sync_writes;
+  prefetch = started;
+  g_mutex_unlock (&cache_lock);
+
+  g_thread_unref (g_thread_new ("rd-cache-prefetch", prefetch_thread, started));
 }
 
 /**

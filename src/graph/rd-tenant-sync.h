@@ -56,6 +56,7 @@ gboolean            rd_tenant_sync_flush_cache_finish     (RdTenantSync         
                                                            GError              **error);
 
 char               *rd_tenant_sync_dup_cache_path         (RdTenantSync         *self);
+void                rd_tenant_sync_prefetch_cache         (RdTenantSync         *self);
 GPtrArray          *rd_tenant_sync_load_cache             (RdTenantSync         *self,
                                                            GDateTime           **saved_at);
 void                rd_tenant_sync_load_cache_async       (RdTenantSync         *self,

@@ -307,6 +307,96 @@ test_encoded_stale (Fixture       *fixture,
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
 }
 
+/* GLib keeps the first $XDG_CACHE_HOME it reads: the fixture works on
+ * the cache the sync reads, wherever an earlier test left that. */
+static void
+use_sync_cache (Fixture      *fixture,
+                RdTenantSync *sync)
+{
+  g_autofree char *dir = NULL;
+
+  g_free (fixture->json_path);
+  fixture->json_path = rd_tenant_sync_dup_cache_path (sync);
+  dir = g_path_get_dirname (fixture->json_path);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+}
+
+static void
+remove_sync_cache (Fixture *fixture)
+{
+  if (!g_str_equal (g_get_user_cache_dir (), fixture->home))
+    rd_test_remove_tree (g_get_user_cache_dir ());
+}
+
+/* A prefetch reads the cache on a thread of its own; the next load of that
+ * cache takes what it read, and the one after reads the file again. */
+static void
+test_prefetch (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(RdTenantSync) sync = new_sync ();
+  g_autofree char *path = NULL;
+  g_autoptr(GPtrArray) others = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) cached = NULL;
+  gint64 deadline;
+
+  use_sync_cache (fixture, sync);
+  path = _rd_inventory_cache_dup_binary_path (fixture->json_path);
+
+  /* A JSON cache alone: the read queues the writing of its companion, so
+   * the companion's appearance says that the prefetch has read. */
+  write_json (fixture, fixture->devices);
+  rd_tenant_sync_prefetch_cache (sync);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!g_file_test (path, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  /* The cache changes on disk after that read: the load gets what the
+   * prefetch read, and the next load the file as it is now. */
+  rd_tenant_sync_flush_cache (sync);
+  g_ptr_array_add (others, full_device (42));
+  write_json (fixture, others);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+
+  cached = rd_tenant_sync_load_cache (sync, NULL);
+  assert_same_devices (fixture->devices, cached);
+  g_clear_pointer (&cached, g_ptr_array_unref);
+
+  cached = rd_tenant_sync_load_cache (sync, NULL);
+  assert_same_devices (others, cached);
+  g_clear_pointer (&cached, g_ptr_array_unref);
+  rd_tenant_sync_flush_cache (sync);
+  remove_sync_cache (fixture);
+}
+
+/* A prefetch of another tenant's cache is dropped by a load of this one,
+ * and a prefetch of a missing cache gives nothing. */
+static void
+test_prefetch_other (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(RdTenantSync) sync = new_sync ();
+  g_autoptr(RdTokenSource) tokens = rd_static_token_source_new ("unused");
+  g_autoptr(RdGraphClient) client = rd_graph_client_new ("http://127.0.0.1:9/v1.0", tokens);
+  g_autoptr(RdTenantSync) other = rd_tenant_sync_new (client, "other");
+  g_autoptr(GPtrArray) cached = NULL;
+
+  use_sync_cache (fixture, sync);
+  write_json (fixture, fixture->devices);
+
+  rd_tenant_sync_prefetch_cache (other);
+  cached = rd_tenant_sync_load_cache (sync, NULL);
+  assert_same_devices (fixture->devices, cached);
+  g_clear_pointer (&cached, g_ptr_array_unref);
+  g_assert_null (rd_tenant_sync_load_cache (other, NULL));
+
+  rd_tenant_sync_prefetch_cache (other);
+  g_assert_null (rd_tenant_sync_load_cache (other, NULL));
+  rd_tenant_sync_flush_cache (sync);
+  remove_sync_cache (fixture);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -323,6 +413,10 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/rd/inventory-cache/encoded-stale", Fixture, NULL, fixture_set_up,
               test_encoded_stale, fixture_tear_down);
+  g_test_add ("/rd/inventory-cache/prefetch", Fixture, NULL, fixture_set_up, test_prefetch,
+              fixture_tear_down);
+  g_test_add ("/rd/inventory-cache/prefetch-other", Fixture, NULL, fixture_set_up,
+              test_prefetch_other, fixture_tear_down);
 
   return g_test_run ();
 }

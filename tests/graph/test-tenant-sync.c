@@ -3,6 +3,7 @@
 
 #include "rd-demo-tenant.h"
 #include "rd-device-mapper.h"
+#include "rd-device-private.h"
 #include "rd-graph-client.h"
 #include "rd-graph-error.h"
 #include "rd-static-token-source.h"
@@ -1066,6 +1067,42 @@ test_cache_age (Fixture       *fixture,
   g_assert_finalize_object (g_steal_pointer (&second));
 }
 
+/* The cache holds the devices by name, the Devices lane's order; a load
+ * that a prefetch began before a sync's write gets the newer inventory. */
+static void
+test_cache_prefetch (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr (GPtrArray) devices = NULL;
+  g_autoptr (GPtrArray) cached = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RdTenantSync) second = NULL;
+
+  rd_demo_tenant_set_forbidden (fixture->tenant, RD_DEMO_SOURCE_AUTOPILOT);
+  devices = run_sync (fixture->sync, NULL, &error);
+  g_assert_no_error (error);
+  rd_tenant_sync_flush_cache (fixture->sync);
+  g_clear_pointer (&devices, g_ptr_array_unref);
+
+  /* As at a start: the read begins while the app sets up. */
+  second = fixture_new_sync (fixture);
+  rd_tenant_sync_prefetch_cache (second);
+
+  /* Then a sync writes an inventory without the note the first had. */
+  rd_demo_tenant_set_forbidden (fixture->tenant, RD_DEMO_SOURCE_NONE);
+  devices = run_sync (fixture->sync, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_notes (fixture->sync), ==, 0);
+
+  cached = load_cache (second, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cached->len, ==, devices->len);
+  g_assert_cmpuint (count_notes (second), ==, 0);
+  for (guint i = 1; i < cached->len; i++)
+    g_assert_cmpstr (_rd_device_get_sort_key (cached->pdata[i - 1]), <=,
+                     _rd_device_get_sort_key (cached->pdata[i]));
+}
+
 static void
 test_cache_corrupt (Fixture       *fixture,
                     gconstpointer  data)
@@ -1265,6 +1302,7 @@ main (int   argc,
   ADD ("cache/round-trip", test_cache_round_trip, fixture_set_up);
   ADD ("cache/age", test_cache_age, fixture_set_up);
   ADD ("cache/corrupt", test_cache_corrupt, fixture_set_up);
+  ADD ("cache/prefetch", test_cache_prefetch, fixture_set_up);
   ADD ("cache/flush", test_cache_flush, fixture_set_up_empty);
   g_test_add_func ("/rd/tenant-sync/cache/path", test_cache_path);
   g_test_add_func ("/rd/device-mapper/enums", test_mapper_enums);
