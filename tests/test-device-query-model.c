@@ -313,6 +313,62 @@ test_long (void)
     }
 }
 
+/* A long list handed over in order, as the cache holds it, shows at once;
+ * one out of order anywhere, even last, is sorted on a worker. */
+static void
+test_in_order (void)
+{
+  const guint n = RD_DEVICE_QUERY_MODEL_SYNC_LIMIT * 3;
+  RdDeviceStore *store = rd_device_store_new ();
+  RdDeviceQueryModel *query = rd_device_query_model_new ();
+  GListModel *model = G_LIST_MODEL (query);
+  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) swapped = NULL;
+  const char *const words[] = { "dev-0001", NULL };
+  Changes changes = { 0 };
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("id-%u", i);
+      g_autofree char *name = g_strdup_printf ("DEV-%06u", i);
+
+      g_ptr_array_add (devices, rd_device_new (id, name));
+    }
+
+  rd_device_store_replace_all (store, devices);
+  g_signal_connect (query, "items-changed", G_CALLBACK (on_items_changed_cb), &changes);
+  rd_device_query_model_set_sort (query, RD_DEVICE_SORT_NAME);
+  rd_device_query_model_set_model (query, G_LIST_MODEL (store));
+  g_assert_false (rd_device_query_model_get_pending (query));
+  g_assert_cmpuint (changes.emissions, ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, n);
+  g_assert_cmpstr (name_at (model, 0), ==, "DEV-000000");
+  g_assert_cmpstr (name_at (model, n - 1), ==, rd_device_get_name (devices->pdata[n - 1]));
+
+  /* With a filter, the devices in order are still filtered on a worker. */
+  rd_device_query_model_set_filter (query, words, RD_DEVICE_QUICK_FILTER_NONE, NULL);
+  rd_device_store_replace_all (store, devices);
+  g_assert_true (rd_device_query_model_get_pending (query));
+  wait_settled (query);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 100);
+  rd_device_query_model_set_filter (query, NULL, RD_DEVICE_QUICK_FILTER_NONE, NULL);
+  wait_settled (query);
+
+  /* The last two swapped: sorted on a worker, and shown in order. */
+  swapped = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (swapped, g_object_ref (devices->pdata[i < n - 2 ? i : 2 * n - 3 - i]));
+  rd_device_store_replace_all (store, swapped);
+  g_assert_true (rd_device_query_model_get_pending (query));
+  wait_settled (query);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, n);
+  g_assert_true (device_at (model, n - 2) == devices->pdata[n - 2]);
+  g_assert_true (device_at (model, n - 1) == devices->pdata[n - 1]);
+
+  g_assert_finalize_object (query);
+  g_assert_finalize_object (store);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -322,6 +378,7 @@ main (int   argc,
   g_test_add_func ("/rd/device-store/changes", test_store);
   g_test_add_func ("/rd/device-query-model/short", test_short);
   g_test_add_func ("/rd/device-query-model/long", test_long);
+  g_test_add_func ("/rd/device-query-model/in-order", test_in_order);
 
   return g_test_run ();
 }
