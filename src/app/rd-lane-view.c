@@ -43,7 +43,6 @@ struct _RdLaneView
   GtkMultiSelection *selection;
   RdStableSelection *rows;
   GPtrArray *stale_items; /* (element-type GtkListItem): cards to bind again */
-  GPtrArray *spare_cards; /* (element-type RdDeviceCard): cards of rows gone */
   int row_height;         /* the lowest row seen on screen, or 0 */
   guint stale_tick;
   RdDevice *selected_device;
@@ -334,63 +333,12 @@ on_selection_changed_cb (RdLaneView *self)
   update_selected_device (self);
 }
 
-/* Cards outlive their rows: GTK 4.8's list view drops the rows past the
- * end of a shorter list and makes new ones when it grows again, and a
- * card is the costly part of a row to build and to dispose of. A row holds
- * its card until the row's list item goes (GTK 4.8 lets go of the child
- * before "teardown"); then the card goes back to the lane, and the next
- * row takes it. */
-
-#define SPARE_CARDS_MAX 256
-
-typedef struct
-{
-  GWeakRef lane;
-  GtkWidget *card;
-} CardHold;
-
-static GQuark
-card_hold_quark (void)
-{
-  static GQuark quark;
-
-  if (quark == 0)
-    quark = g_quark_from_static_string ("rd-lane-view-card");
-
-  return quark;
-}
-
-static void
-card_hold_free (gpointer data)
-{
-  CardHold *hold = data;
-  g_autoptr(RdLaneView) self = g_weak_ref_get (&hold->lane);
-
-  if (self != NULL && self->spare_cards != NULL && self->spare_cards->len < SPARE_CARDS_MAX &&
-      gtk_widget_get_parent (hold->card) == NULL)
-    g_ptr_array_add (self->spare_cards, g_steal_pointer (&hold->card));
-  else
-    g_clear_object (&hold->card);
-
-  g_weak_ref_clear (&hold->lane);
-  g_free (hold);
-}
-
 static void
 on_factory_setup_cb (GtkSignalListItemFactory *factory,
                      GtkListItem              *item,
                      RdLaneView               *self)
 {
-  CardHold *hold = g_new0 (CardHold, 1);
-
-  if (self->spare_cards->len > 0)
-    hold->card = g_ptr_array_steal_index (self->spare_cards, self->spare_cards->len - 1);
-  else
-    hold->card = g_object_ref_sink (rd_device_card_new ());
-  g_weak_ref_init (&hold->lane, self);
-
-  gtk_list_item_set_child (item, hold->card);
-  g_object_set_qdata_full (G_OBJECT (item), card_hold_quark (), hold, card_hold_free);
+  gtk_list_item_set_child (item, rd_device_card_new ());
 }
 
 /* Cards. When the list changes, the cards stay and their slots get new
@@ -605,7 +553,6 @@ rd_lane_view_dispose (GObject *object)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->stale_tick);
   self->stale_tick = 0;
   g_clear_pointer (&self->stale_items, g_ptr_array_unref);
-  g_clear_pointer (&self->spare_cards, g_ptr_array_unref);
   g_clear_object (&self->rows);
   g_clear_object (&self->selection);
   g_clear_object (&self->query);
@@ -810,7 +757,6 @@ rd_lane_view_init (RdLaneView *self)
   /* A lane fills its first screenful of cards a few at a time, so that
    * the main loop goes on while they are built. */
   self->stale_items = g_ptr_array_new_with_free_func (g_object_unref);
-  self->spare_cards = g_ptr_array_new_with_free_func (g_object_unref);
   self->rows = rd_stable_selection_new (GTK_SELECTION_MODEL (self->selection));
   rd_stable_selection_set_fill_steps (self->rows, 32, 256);
   gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (self->rows));
