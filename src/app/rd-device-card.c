@@ -1017,15 +1017,12 @@ rd_device_card_get_request_mode (GtkWidget *widget)
 }
 
 static void
-rd_device_card_measure (GtkWidget      *widget,
-                        GtkOrientation  orientation,
-                        int             for_size,
-                        int            *minimum,
-                        int            *natural,
-                        int            *minimum_baseline,
-                        int            *natural_baseline)
+measure_card (RdDeviceCard   *self,
+              GtkOrientation  orientation,
+              int             for_size,
+              int            *minimum,
+              int            *natural)
 {
-  RdDeviceCard *self = RD_DEVICE_CARD (widget);
   Row rows[N_ROWS];
   int column_width, menu_width;
   guint n_rows;
@@ -1071,6 +1068,47 @@ rd_device_card_measure (GtkWidget      *widget,
       *minimum = MAX (*minimum, button_minimum);
       *natural = MAX (*natural, button_natural);
     }
+}
+
+/* A card with no device yet stands for one: GTK 4.8's list view makes up
+ * to 200 rows at once and measures each, while a lane binds those far off
+ * screen a few a frame. Until then such a card is as big as the last
+ * inventory card measured with the same width, without its labels being
+ * laid out. */
+typedef struct
+{
+  gboolean valid;
+  int for_size;
+  int minimum;
+  int natural;
+} TypicalSize;
+
+static TypicalSize typical_sizes[2];
+
+static void
+rd_device_card_measure (GtkWidget      *widget,
+                        GtkOrientation  orientation,
+                        int             for_size,
+                        int            *minimum,
+                        int            *natural,
+                        int            *minimum_baseline,
+                        int            *natural_baseline)
+{
+  RdDeviceCard *self = RD_DEVICE_CARD (widget);
+  TypicalSize *typical = &typical_sizes[orientation];
+
+  if (self->device == NULL && self->plan == NULL && typical->valid &&
+      typical->for_size == for_size)
+    {
+      *minimum = typical->minimum;
+      *natural = typical->natural;
+      return;
+    }
+
+  measure_card (self, orientation, for_size, minimum, natural);
+
+  if (self->device != NULL && self->plan == NULL)
+    *typical = (TypicalSize) { TRUE, for_size, *minimum, *natural };
 }
 
 static void

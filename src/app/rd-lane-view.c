@@ -441,6 +441,17 @@ far_off_screen (RdLaneView *self,
   GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
   double top, bottom, y;
 
+  /* Before any card was bound on screen, the first row shown says. */
+  if (self->row_height <= 0)
+    {
+      for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->list_view)); row != NULL;
+           row = gtk_widget_get_next_sibling (row))
+        if (gtk_widget_get_mapped (row) && gtk_widget_get_height (row) > 0)
+          {
+            self->row_height = gtk_widget_get_height (row);
+            break;
+          }
+    }
   if (vadjustment == NULL || self->row_height <= 0)
     return FALSE;
 
@@ -754,8 +765,9 @@ rd_lane_view_init (RdLaneView *self)
                            G_CALLBACK (on_selection_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->selection, "items-changed",
                            G_CALLBACK (on_selection_changed_cb), self, G_CONNECT_SWAPPED);
-  /* A lane fills its first screenful of cards a few at a time, so that
-   * the main loop goes on while they are built. */
+  /* An empty lane shows its first 32 cards in a frame of their own, then
+   * the rest (the cards off screen bind later); a list that grows adds
+   * 32 rows a main-loop iteration up to 256. */
   self->stale_items = g_ptr_array_new_with_free_func (g_object_unref);
   self->rows = rd_stable_selection_new (GTK_SELECTION_MODEL (self->selection));
   rd_stable_selection_set_fill_steps (self->rows, 32, 256);

@@ -25,10 +25,11 @@
  * lets them go, so that a change of 100,000 devices touches only the rows
  * that have widgets.
  *
- * Filling an empty list can be spread over several main-loop iterations
+ * Rows the list gains can be announced a few at a time
  * (rd_stable_selection_set_fill_steps()): the list view builds a widget for
- * each row it is given up to its limit, all in one go, and a few dozen at a
- * time keep the main loop responsive while the first screenful is built. */
+ * each row it is given up to its limit, all in one go. An empty list shows
+ * its first screenful in a frame of its own and gets the rest before the
+ * next; a list that grows gets a step between frames. */
 
 struct _RdListSlot
 {
@@ -62,6 +63,7 @@ struct _RdStableSelection
   guint fill_step;
   guint fill_limit;
   guint fill_source;
+  gboolean from_empty; /* filling a list that was empty */
 };
 
 static void
@@ -342,7 +344,16 @@ static guint
 rows_to_announce (RdStableSelection *self,
                   guint              available)
 {
-  if (self->fill_step == 0 || available <= self->n_items || self->n_items >= self->fill_limit)
+  if (self->fill_step == 0 || available <= self->n_items)
+    return available;
+
+  /* An empty list shows its first screenful, and the rest next. */
+  if (self->n_items == 0)
+    {
+      self->from_empty = TRUE;
+      return MIN (available, self->fill_step);
+    }
+  if (self->from_empty || self->n_items >= self->fill_limit)
     return available;
 
   return MIN (available, self->n_items + self->fill_step);
@@ -389,11 +400,18 @@ fill_cb (gpointer user_data)
 static void
 schedule_fill (RdStableSelection *self)
 {
+  if (self->n_items >= g_list_model_get_n_items (G_LIST_MODEL (self->model)))
+    self->from_empty = FALSE;
   if (self->fill_source != 0 ||
       self->n_items >= g_list_model_get_n_items (G_LIST_MODEL (self->model)))
     return;
 
-  self->fill_source = g_idle_add (fill_cb, self);
+  /* The rest of an empty list's rows before the next frame is laid out
+   * (GDK_PRIORITY_REDRAW), so that animations that ask for frames do not
+   * hold them back; a growing list's rows a step between frames. */
+  self->fill_source = g_idle_add_full (self->from_empty ? G_PRIORITY_HIGH_IDLE + 10
+                                                        : G_PRIORITY_DEFAULT_IDLE,
+                                       fill_cb, self, NULL);
   g_source_set_name_by_id (self->fill_source, "[recovery-desk] stable selection fill");
 }
 
@@ -565,8 +583,10 @@ rd_stable_selection_get_model (RdStableSelection *self)
  * @step: rows to add per main-loop iteration, or 0 to add them all at once
  * @limit: the length up to which rows are added step by step
  *
- * While the list is shorter than @limit, rows the wrapped model gains are
- * announced @step at a time, one step per idle; past @limit, all at once.
+ * An empty list is given @step rows at once and the rest in an idle of
+ * higher priority than drawing. A list that grows while shorter than
+ * @limit is given @step rows per idle of default priority; past @limit,
+ * all at once.
  */
 void
 rd_stable_selection_set_fill_steps (RdStableSelection *self,
