@@ -14,6 +14,10 @@ gboolean _rd_file_make_directory (const char  *directory,
 gboolean _rd_file_write_all      (int          fd,
                                   const char  *data,
                                   size_t       length);
+gboolean _rd_file_write_all_error (int         fd,
+                                   const char *data,
+                                   size_t      length,
+                                   GError    **error);
 gboolean _rd_file_read_all       (int          fd,
                                   size_t       size_hint,
                                   char       **contents_out,

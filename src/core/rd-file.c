@@ -90,6 +90,28 @@ _rd_file_write_all (int fd, const char *data, size_t length)
 }
 
 /**
+ * _rd_file_write_all_error:
+ *
+ * _rd_file_write_all(), with a #G_FILE_ERROR from errno when it fails.
+ */
+gboolean
+_rd_file_write_all_error (int          fd,
+                          const char  *data,
+                          size_t       length,
+                          GError     **error)
+{
+  int saved_errno;
+
+  if (_rd_file_write_all (fd, data, length))
+    return TRUE;
+
+  saved_errno = errno;
+  g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                       g_strerror (saved_errno));
+  return FALSE;
+}
+
+/**
  * _rd_file_read_all:
  * @fd: a file open for reading
  * @size_hint: how many bytes are expected, or 0

@@ -215,23 +215,6 @@ put_header (GString           *out,
   put_u32 (out, n_devices);
 }
 
-static gboolean
-write_data (int            fd,
-            const char    *data,
-            gsize          length,
-            GError       **error)
-{
-  int saved_errno;
-
-  if (_rd_file_write_all (fd, data, length))
-    return TRUE;
-
-  saved_errno = errno;
-  g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                       g_strerror (saved_errno));
-  return FALSE;
-}
-
 /* Closes @fd, the temporary file @temporary, and renames it over @path when
  * everything was @written; removes it otherwise. */
 static gboolean
@@ -268,7 +251,7 @@ write_all (int            fd,
            const GString *text,
            GError       **error)
 {
-  return write_data (fd, text->str, text->len, error);
+  return _rd_file_write_all_error (fd, text->str, text->len, error);
 }
 
 /**
@@ -404,7 +387,7 @@ _rd_inventory_cache_write_encoded (const char  *json_path,
       return FALSE;
     }
 
-  written = write_data (fd, data, length, error);
+  written = _rd_file_write_all_error (fd, data, length, error);
   return finish_temporary (fd, written, temporary, path, error);
 }
 

@@ -1070,21 +1070,13 @@ inventory_free (Inventory *inventory)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Inventory, inventory_free)
 
-static gboolean
-write_all (int          fd,
-           const char  *data,
-           gsize        length,
-           GError     **error)
+/* The Devices lane's order, which the cache is written in. */
+static int
+compare_sort_keys (gconstpointer a,
+                   gconstpointer b)
 {
-  int saved_errno;
-
-  if (_rd_file_write_all (fd, data, length))
-    return TRUE;
-
-  saved_errno = errno;
-  g_set_error_literal (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                       g_strerror (saved_errno));
-  return FALSE;
+  return g_strcmp0 (_rd_device_get_sort_key (*(RdDevice **) a),
+                    _rd_device_get_sort_key (*(RdDevice **) b));
 }
 
 /* The cache is one JSON document, streamed to a temporary file a device at
@@ -1094,14 +1086,6 @@ write_all (int          fd,
  * stalled the sync for as long as the disk needed, and a cache that a power
  * cut leaves short reads as corrupt, is moved aside, and costs one full
  * sync. */
-static int
-compare_sort_keys (gconstpointer a,
-                   gconstpointer b)
-{
-  return g_strcmp0 (_rd_device_get_sort_key (*(RdDevice **) a),
-                    _rd_device_get_sort_key (*(RdDevice **) b));
-}
-
 static void
 save_cache (Run       *run,
             Inventory *inventory)
@@ -1176,12 +1160,12 @@ save_cache (Run       *run,
       _rd_device_append_json (g_ptr_array_index (devices, i), text);
       if (text->len >= (1 << 20) - 4096)
         {
-          written = write_all (fd, text->str, text->len, &error);
+          written = _rd_file_write_all_error (fd, text->str, text->len, &error);
           g_string_truncate (text, 0);
         }
     }
   g_string_append (text, "\n]}\n");
-  written = written && write_all (fd, text->str, text->len, &error);
+  written = written && _rd_file_write_all_error (fd, text->str, text->len, &error);
 
   if (close (fd) != 0 && written)
     {
