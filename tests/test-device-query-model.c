@@ -300,7 +300,22 @@ test_long (void)
   wait_settled (query);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 4);
 
+  /* The same devices again, unchanged and in the same order (a refresh
+   * that found nothing new): nothing to sort, nothing changes. */
+  changes.emissions = 0;
+  rd_device_store_replace_all (store, devices);
+  g_assert_false (rd_device_query_model_get_pending (query));
+  g_assert_cmpuint (changes.emissions, ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 4);
+
   /* A model given up while a worker sorts goes at once. */
+  for (guint i = 0; i < devices->len / 2; i++)
+    {
+      gpointer first = devices->pdata[i];
+
+      devices->pdata[i] = devices->pdata[devices->len - 1 - i];
+      devices->pdata[devices->len - 1 - i] = first;
+    }
   rd_device_store_replace_all (store, devices);
   g_assert_true (rd_device_query_model_get_pending (query));
   g_assert_finalize_object (query);

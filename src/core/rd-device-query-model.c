@@ -711,15 +711,28 @@ on_model_items_changed_cb (GListModel         *model,
                                                       entry_unref);
   g_autoptr(GPtrArray) gone = g_ptr_array_new_full (removed, entry_unref);
   g_autoptr(GPtrArray) fresh = g_ptr_array_new_full (added, entry_unref);
+  gboolean unchanged = removed == added;
 
   for (guint i = 0; i < position; i++)
     g_ptr_array_add (source, entry_ref (self->source->pdata[i], NULL));
   for (guint i = 0; i < removed; i++)
     g_ptr_array_add (gone, entry_ref (self->source->pdata[position + i], NULL));
+  /* A refresh hands the lane its devices again, mostly the same objects
+   * with the same facts in the same places: their entries stay. */
   for (guint i = 0; i < added; i++)
     {
       g_autoptr(RdDevice) device = g_list_model_get_item (model, position + i);
-      Entry *entry = entry_new (device, self->next_serial++);
+      Entry *old = i < removed ? g_ptr_array_index (gone, i) : NULL;
+      Entry *entry;
+
+      if (old != NULL && old->device == device &&
+          old->revision == _rd_device_get_revision (device))
+        entry = entry_ref (old, NULL);
+      else
+        {
+          entry = entry_new (device, self->next_serial++);
+          unchanged = FALSE;
+        }
 
       g_ptr_array_add (source, entry);
       g_ptr_array_add (fresh, entry_ref (entry, NULL));
@@ -729,6 +742,10 @@ on_model_items_changed_cb (GListModel         *model,
 
   g_ptr_array_unref (self->source);
   self->source = g_steal_pointer (&source);
+
+  /* The same devices, unchanged, in the same order: nothing to do. */
+  if (unchanged)
+    return;
 
   if (removed + added <= SMALL_CHANGE && self->sort != RD_DEVICE_SORT_NONE &&
       self->job_cancellable == NULL && self->sorted != NULL && !self->resort &&
