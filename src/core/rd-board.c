@@ -261,8 +261,9 @@ rd_board_set_devices (RdBoard   *self,
    * this was seen in it: the table of devices tells the ones listed twice,
    * and none is gone. */
   first = g_hash_table_size (self->devices) == 0;
+  /* The devices of this listing, by address: cheaper than by id. */
   if (!first)
-    seen = g_hash_table_new (g_str_hash, g_str_equal);
+    seen = g_hash_table_new (NULL, NULL);
   has_plans = g_hash_table_size (self->plans) > 0;
   inventory = g_ptr_array_sized_new (devices->len);
 
@@ -284,9 +285,9 @@ rd_board_set_devices (RdBoard   *self,
         }
       else
         {
-          if (g_hash_table_contains (seen, id))
-            continue;
           device = g_hash_table_lookup (self->devices, id);
+          if (device != NULL && g_hash_table_contains (seen, device))
+            continue;
           if (device == NULL)
             {
               device = fresh;
@@ -295,7 +296,7 @@ rd_board_set_devices (RdBoard   *self,
           else if (device != fresh)
             rd_device_update_from (device, fresh);
 
-          g_hash_table_add (seen, (gpointer) rd_device_get_id (device));
+          g_hash_table_add (seen, device);
         }
 
       plan = has_plans ? g_hash_table_lookup (self->plans, rd_device_get_id (device)) : NULL;
@@ -314,7 +315,7 @@ rd_board_set_devices (RdBoard   *self,
   /* Drop devices that are gone, unless a plan holds them. */
   g_hash_table_iter_init (&iter, self->devices);
   while (seen != NULL && g_hash_table_iter_next (&iter, &key, &value))
-    if (!g_hash_table_contains (seen, key) && !g_hash_table_contains (self->plans, key))
+    if (!g_hash_table_contains (seen, value) && !g_hash_table_contains (self->plans, key))
       g_hash_table_iter_remove (&iter);
 
   /* The plan lanes keep their order; devices new to a lane go last. */
