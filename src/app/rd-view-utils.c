@@ -137,6 +137,19 @@ rd_view_badge_setup_cb (GtkSignalListItemFactory *factory,
   gtk_list_item_set_child (list_item, label);
 }
 
+/* A selection that selects nothing by itself, and that a click on the
+ * selected row clears. */
+static GtkSingleSelection *
+table_selection_new (GListModel *model)
+{
+  GtkSingleSelection *selection = gtk_single_selection_new (g_object_ref (model));
+
+  gtk_single_selection_set_autoselect (selection, FALSE);
+  gtk_single_selection_set_can_unselect (selection, TRUE);
+
+  return selection;
+}
+
 /**
  * rd_view_set_column_model:
  * @model: the rows, sorted and filtered
@@ -150,10 +163,8 @@ GtkSingleSelection *
 rd_view_set_column_model (GtkColumnView *column_view,
                           GListModel    *model)
 {
-  GtkSingleSelection *selection = gtk_single_selection_new (g_object_ref (model));
+  GtkSingleSelection *selection = table_selection_new (model);
 
-  gtk_single_selection_set_autoselect (selection, FALSE);
-  gtk_single_selection_set_can_unselect (selection, TRUE);
   gtk_column_view_set_model (column_view, GTK_SELECTION_MODEL (selection));
 
   return selection;
@@ -203,17 +214,11 @@ on_follow_unbind_cb (GtkSignalListItemFactory *factory,
                                         on_slot_notify_item_cb, list_item);
 }
 
-/**
- * rd_view_follow_slots:
- * @factory: the factory of a list or column view whose model is an
- *   RdStableSelection
- *
- * Binds a row again (emits @factory's "bind") whenever its slot gets a new
- * item. Call it after the factory's own handlers are connected, whose bind
- * reads the item with rd_view_list_item_get_item().
- */
-void
-rd_view_follow_slots (GtkListItemFactory *factory)
+/* Binds a row again (emits @factory's "bind") whenever its slot gets a new
+ * item; connected after the factory's own handlers, whose bind reads the
+ * item with rd_view_list_item_get_item(). */
+static void
+follow_slots (GtkListItemFactory *factory)
 {
   g_return_if_fail (GTK_IS_SIGNAL_LIST_ITEM_FACTORY (factory));
 
@@ -237,8 +242,8 @@ rd_view_list_item_get_item (GtkListItem *list_item)
  * @model: the rows, sorted and filtered
  *
  * Like rd_view_set_column_model(), with rows that stay in place when
- * @model changes (RdStableSelection): the cells' factories must follow the
- * slots (rd_view_follow_slots()).
+ * @model changes (RdStableSelection): a cell is bound again when its slot
+ * gets a new item, and reads it with rd_view_list_item_get_item().
  *
  * Returns: (transfer full): the selection, whose items are @model's
  */
@@ -246,19 +251,17 @@ GtkSingleSelection *
 rd_view_set_stable_model (GtkColumnView *column_view,
                           GListModel    *model)
 {
-  GtkSingleSelection *selection = gtk_single_selection_new (g_object_ref (model));
+  GtkSingleSelection *selection = table_selection_new (model);
   g_autoptr(RdStableSelection) rows = NULL;
   GListModel *columns = gtk_column_view_get_columns (column_view);
 
-  gtk_single_selection_set_autoselect (selection, FALSE);
-  gtk_single_selection_set_can_unselect (selection, TRUE);
   rows = rd_stable_selection_new (GTK_SELECTION_MODEL (selection));
   gtk_column_view_set_model (column_view, GTK_SELECTION_MODEL (rows));
   for (guint i = 0; i < g_list_model_get_n_items (columns); i++)
     {
       g_autoptr(GtkColumnViewColumn) column = g_list_model_get_item (columns, i);
 
-      rd_view_follow_slots (gtk_column_view_column_get_factory (column));
+      follow_slots (gtk_column_view_column_get_factory (column));
     }
 
   return selection;

@@ -26,7 +26,6 @@ GtkSingleSelection   *rd_view_set_column_model  (GtkColumnView            *colum
                                                  GListModel               *model);
 GtkSingleSelection   *rd_view_set_stable_model  (GtkColumnView            *column_view,
                                                  GListModel               *model);
-void                  rd_view_follow_slots      (GtkListItemFactory       *factory);
 gpointer              rd_view_list_item_get_item (GtkListItem             *list_item);
 
 GtkFileChooserNative *rd_view_csv_chooser_new   (GtkWidget                *widget,
