@@ -1146,7 +1146,10 @@ replace_string (char       **field,
 }
 
 /* The setters below change facts that are not searchable, so the search
- * text stays valid. */
+ * text stays valid. They are for devices no list holds yet, which the
+ * sync's workers and the cache loader fill in: they leave the count
+ * _rd_device_get_revisions() returns alone (two workers bumping it for
+ * every device would pass its cache line back and forth). */
 
 void
 _rd_device_set_escrowed_keys (RdDevice *self,
@@ -1156,7 +1159,6 @@ _rd_device_set_escrowed_keys (RdDevice *self,
 
   self->escrowed_keys = escrowed_keys;
   self->revision++;
-  g_atomic_int_inc (&revisions);
 }
 
 void
@@ -1169,7 +1171,6 @@ _rd_device_set_autopilot (RdDevice   *self,
   self->autopilot = autopilot;
   replace_string (&self->autopilot_state, autopilot_state);
   self->revision++;
-  g_atomic_int_inc (&revisions);
 }
 
 /**
@@ -1191,7 +1192,6 @@ _rd_device_set_encryption_report (RdDevice              *self,
   if (self->encrypted == RD_TRISTATE_UNKNOWN)
     self->encrypted = encrypted;
   self->revision++;
-  g_atomic_int_inc (&revisions);
 }
 
 static void

@@ -325,7 +325,7 @@ typedef struct
    * and as many keys and states. States and TPM versions are interned. */
   GStringChunk *strings;
   GPtrArray *encryption_states; /* of EncryptionState */
-  GHashTable *encryption_by_id; /* lowered id → EncryptionState */
+  GHashTable *encryption_by_id; /* lowered id → EncryptionState, the later of two */
   gboolean filed[N_SOURCES];    /* whether the list loaded and is filed */
 
   /* Under the lock. */
@@ -962,6 +962,10 @@ work_encryption (Run         *run,
       else if (g_strcmp0 (encrypted, "notEncrypted") == 0)
         state->encrypted = RD_TRISTATE_NO;
       g_ptr_array_add (run->encryption_states, state);
+      /* A state listed twice: the later one counts. Filed as it comes,
+       * not in a pass over 100,000 states between the last page and the
+       * joins. */
+      g_hash_table_replace (run->encryption_by_id, (gpointer) state->id, state);
     }
 }
 
@@ -983,14 +987,6 @@ work_settled (Run      *run,
   g_mutex_unlock (&run->lock);
   if (!last)
     return;
-
-  /* A state listed twice: the later one counts. */
-  for (guint i = 0; run->filed[SOURCE_ENCRYPTION] && i < run->encryption_states->len; i++)
-    {
-      EncryptionState *state = g_ptr_array_index (run->encryption_states, i);
-
-      g_hash_table_replace (run->encryption_by_id, (gpointer) state->id, state);
-    }
 
   g_mutex_lock (&run->lock);
   run->facts_ready = TRUE;

@@ -357,7 +357,10 @@ static const char custom_tenant[] =
   "     \"osVolumeUnprotected,windowsRecoveryEnvironmentNotConfigured\"},"
   "  {\"id\": \"es-dup\", \"deviceName\": \"DUP-PC\", \"tpmSpecificationVersion\": \"1.2\"},"
   "  {\"id\": \"D-NOENC\", \"deviceName\": \"elsewhere\", \"encryptionState\": \"encrypted\","
-  "   \"encryptionReadinessState\": \"notReady\"}"
+  "   \"encryptionReadinessState\": \"ready\"},"
+  /* Listed again, later: this one counts. */
+  "  {\"id\": \"d-NoEnc\", \"deviceName\": \"elsewhere\", \"encryptionState\": \"encrypted\","
+  "   \"encryptionReadinessState\": \"notReady\", \"tpmSpecificationVersion\": \"1.2\"}"
   " ]}";
 
 static void
@@ -431,12 +434,14 @@ test_join_edges (Fixture       *fixture,
         }
     }
 
-  /* Joined by id without case; encrypted from the report as isEncrypted
-   * is null; unknown enum strings are unknown. */
+  /* Joined by id without case, to the later of its two states; encrypted
+   * from the report as isEncrypted is null; unknown enum strings are
+   * unknown. */
   device = get_device (devices, "NOENC");
   g_assert_cmpint (rd_device_get_encrypted (device), ==, RD_TRISTATE_YES);
   g_assert_cmpint (rd_device_get_encryption_readiness (device), ==,
                    RD_ENCRYPTION_READINESS_NOT_READY);
+  g_assert_cmpstr (rd_device_get_tpm_version (device), ==, "1.2");
   g_assert_cmpint (rd_device_get_winre_state (device), ==, RD_WINRE_STATE_UNKNOWN);
   g_assert_cmpint (rd_device_get_owner_type (device), ==, RD_OWNER_TYPE_UNKNOWN);
   g_assert_cmpint (rd_device_get_join_type (device), ==, RD_JOIN_TYPE_UNKNOWN);
