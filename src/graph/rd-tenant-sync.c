@@ -14,6 +14,7 @@
 #include "rd-graph-page-private.h"
 #include "rd-graph-util-private.h"
 #include "rd-inventory-cache-private.h"
+#include "rd-key-table-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -312,20 +313,20 @@ typedef struct
 
   /* Under the lock, filled by the device pool. */
   GPtrArray *device_pages; /* of DevicePage, by page number */
-  GHashTable *device_ids;  /* id → Slot of the copy that counts */
+  RdKeyTable *device_ids;  /* id → Slot of the copy that counts */
   guint non_windows;
 
   /* Filled by the facts thread alone; read by the joins once facts_ready
    * is set. */
-  GHashTable *key_counts;      /* lowered Entra device id → count */
-  GHashTable *autopilot_exact; /* serial → enrollmentState ("" for none) */
-  GHashTable *autopilot_folded;
+  RdKeyTable *key_counts;      /* lowered Entra device id → count */
+  RdKeyTable *autopilot_exact; /* serial → enrollmentState ("" for none) */
+  RdKeyTable *autopilot_folded;
   /* The strings of the tables above and of the encryption states, copied
    * in blocks rather than one allocation each: 100,000 Autopilot records
    * and as many keys and states. States and TPM versions are interned. */
   GStringChunk *strings;
   GPtrArray *encryption_states; /* of EncryptionState */
-  GHashTable *encryption_by_id; /* lowered id → EncryptionState, the later of two */
+  RdKeyTable *encryption_by_id; /* lowered id → EncryptionState, the later of two */
   gboolean filed[N_SOURCES];    /* whether the list loaded and is filed */
 
   /* Under the lock. */
@@ -355,11 +356,11 @@ typedef struct
 static void
 run_clear_tables (Run *run)
 {
-  g_clear_pointer (&run->device_ids, g_hash_table_unref);
-  g_clear_pointer (&run->key_counts, g_hash_table_unref);
-  g_clear_pointer (&run->autopilot_exact, g_hash_table_unref);
-  g_clear_pointer (&run->autopilot_folded, g_hash_table_unref);
-  g_clear_pointer (&run->encryption_by_id, g_hash_table_unref);
+  g_clear_pointer (&run->device_ids, rd_key_table_free);
+  g_clear_pointer (&run->key_counts, rd_key_table_free);
+  g_clear_pointer (&run->autopilot_exact, rd_key_table_free);
+  g_clear_pointer (&run->autopilot_folded, rd_key_table_free);
+  g_clear_pointer (&run->encryption_by_id, rd_key_table_free);
   g_clear_pointer (&run->encryption_states, g_ptr_array_unref);
   g_clear_pointer (&run->strings, g_string_chunk_free);
 }
@@ -393,31 +394,6 @@ run_unref (Run *run)
   g_atomic_rc_box_release_full (run, run_clear);
 }
 
-/* g_str_hash() for the run's tables, whose keys are ids and serials of
- * 10 to 40 bytes, read 8 bytes at a time: g_str_hash() takes some 180
- * instructions for an id, a byte at a time. */
-static guint
-key_hash (gconstpointer key)
-{
-  const char *p = key;
-  gsize length = strlen (p);
-  guint64 hash = length * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
-  guint64 word;
-
-  for (; length >= 8; p += 8, length -= 8)
-    {
-      memcpy (&word, p, 8);
-      hash = (hash ^ word) * G_GUINT64_CONSTANT (0xff51afd7ed558ccd);
-      hash ^= hash >> 29;
-    }
-  word = 0;
-  memcpy (&word, p, length);
-  hash = (hash ^ word) * G_GUINT64_CONSTANT (0xc4ceb9fe1a85ec53);
-  hash ^= hash >> 32;
-
-  return (guint) hash;
-}
-
 static Run *
 run_new (void)
 {
@@ -425,13 +401,13 @@ run_new (void)
 
   g_mutex_init (&run->lock);
   run->device_pages = g_ptr_array_new_with_free_func ((GDestroyNotify) device_page_free);
-  run->device_ids = g_hash_table_new (key_hash, g_str_equal);
-  run->key_counts = g_hash_table_new (key_hash, g_str_equal);
-  run->autopilot_exact = g_hash_table_new (key_hash, g_str_equal);
-  run->autopilot_folded = g_hash_table_new (key_hash, g_str_equal);
+  run->device_ids = rd_key_table_new ();
+  run->key_counts = rd_key_table_new ();
+  run->autopilot_exact = rd_key_table_new ();
+  run->autopilot_folded = rd_key_table_new ();
   run->strings = g_string_chunk_new (64 * 1024);
   run->encryption_states = g_ptr_array_new_with_free_func (encryption_state_free);
-  run->encryption_by_id = g_hash_table_new (key_hash, g_str_equal);
+  run->encryption_by_id = rd_key_table_new ();
   run->cancellable = g_cancellable_new ();
   run->notes = g_ptr_array_new_with_free_func (g_free);
 
@@ -558,36 +534,70 @@ dup_folded (const char *text)
   return dup_ascii_down (text);
 }
 
-/* g_ascii_strdown() of @text in @buffer when it fits, else in a new string
- * left in @heap: the ids are GUIDs, looked up 100,000 times. */
-static const char *
-ascii_down (const char  *text,
-            char        *buffer,
-            gsize        size,
-            char       **heap)
+/* The keys of a page's @n @texts, for RdKeyTable: lowered (ASCII only)
+ * with @lower, folded as g_utf8_casefold() does with @fold, else as they
+ * are. A NULL text gets an empty key. Their copies are in what this
+ * returns, to be freed when the keys are. */
+typedef enum
 {
-  gsize length = strlen (text);
-  char *out = length < size ? buffer : (*heap = g_malloc (length + 1));
+  KEYS_EXACT,
+  KEYS_LOWER,
+  KEYS_FOLD,
+} KeysCase;
 
-  for (gsize i = 0; i <= length; i++)
-    out[i] = (char) (text[i] >= 'A' && text[i] <= 'Z' ? text[i] - 'A' + 'a' : text[i]);
-
-  return out;
-}
-
-/* g_utf8_casefold() of @text, in @buffer when it is ASCII and fits, else
- * in a new string left in @heap. */
-static const char *
-fold (const char  *text,
-      char        *buffer,
-      gsize        size,
-      char       **heap)
+static GPtrArray *
+make_keys (const char **texts,
+           guint        n,
+           KeysCase     keys_case,
+           RdKey       *keys)
 {
-  for (const char *p = text; *p != '\0'; p++)
-    if ((guchar) *p >= 0x80)
-      return *heap = g_utf8_casefold (text, -1);
+  g_autofree gsize *lengths = g_new (gsize, n);
+  GPtrArray *copies = g_ptr_array_new_with_free_func (g_free);
+  gsize size = 1;
+  char *w;
 
-  return ascii_down (text, buffer, size, heap);
+  for (guint i = 0; i < n; i++)
+    {
+      lengths[i] = texts[i] != NULL ? strlen (texts[i]) : 0;
+      size += lengths[i] + 1;
+    }
+  if (keys_case == KEYS_EXACT)
+    {
+      for (guint i = 0; i < n; i++)
+        rd_key_init (&keys[i], texts[i] != NULL ? texts[i] : "", lengths[i]);
+      return copies;
+    }
+
+  w = g_malloc (size);
+  g_ptr_array_add (copies, w);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *text = texts[i] != NULL ? texts[i] : "";
+      gboolean ascii = TRUE;
+
+      for (gsize j = 0; j < lengths[i]; j++)
+        {
+          char c = text[j];
+
+          ascii &= (guchar) c < 0x80;
+          w[j] = (char) (c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        }
+      w[lengths[i]] = '\0';
+
+      if (!ascii && keys_case == KEYS_FOLD)
+        {
+          /* Rare: a serial outside ASCII, folded on its own. */
+          char *folded = g_utf8_casefold (text, (gssize) lengths[i]);
+
+          g_ptr_array_add (copies, folded);
+          rd_key_init (&keys[i], folded, strlen (folded));
+        }
+      else
+        rd_key_init (&keys[i], w, lengths[i]);
+      w += lengths[i] + 1;
+    }
+
+  return copies;
 }
 
 /* The joins: the facts of the other sources, set on the devices of a page
@@ -605,46 +615,34 @@ is_nil_guid (const char *id)
   return strspn (id, "0-") == strlen (id);
 }
 
-static void
-join_keys (Run      *run,
-           RdDevice *device)
+/* The lookups of a page's devices in one table: their keys, a table's
+ * answers for them, and what the keys are made of. */
+typedef struct
 {
-  const char *entra_id = rd_device_get_entra_device_id (device);
-  g_autofree char *heap = NULL;
-  char buffer[64];
-  const char *lowered;
+  RdKey *keys;
+  gpointer *values;
+  GPtrArray *copies;
+} Lookups;
 
-  /* Intune writes the nil GUID for a device that is not in Entra ID. */
-  if (is_nil_guid (entra_id))
-    return;
-
-  lowered = ascii_down (entra_id, buffer, sizeof buffer, &heap);
-  _rd_device_set_escrowed_keys (device,
-                                GPOINTER_TO_INT (g_hash_table_lookup (run->key_counts, lowered)));
+static void
+lookups_run (Lookups      *lookups,
+             RdKeyTable   *table,
+             const char  **texts,
+             guint         n,
+             KeysCase      keys_case)
+{
+  lookups->keys = g_new (RdKey, n);
+  lookups->values = g_new (gpointer, n);
+  lookups->copies = make_keys (texts, n, keys_case, lookups->keys);
+  rd_key_table_lookup_many (table, lookups->keys, n, lookups->values);
 }
 
 static void
-join_autopilot (Run      *run,
-                RdDevice *device)
+lookups_clear (Lookups *lookups)
 {
-  const char *serial = rd_device_get_serial (device);
-  const char *state;
-
-  if (serial == NULL)
-    return;
-
-  state = g_hash_table_lookup (run->autopilot_exact, serial);
-  if (state == NULL)
-    {
-      g_autofree char *folded = dup_folded (serial);
-
-      state = g_hash_table_lookup (run->autopilot_folded, folded);
-    }
-
-  if (state == NULL)
-    _rd_device_set_autopilot (device, RD_TRISTATE_NO, NULL);
-  else
-    _rd_device_set_autopilot (device, RD_TRISTATE_YES, *state != '\0' ? state : NULL);
+  g_clear_pointer (&lookups->keys, g_free);
+  g_clear_pointer (&lookups->values, g_free);
+  g_clear_pointer (&lookups->copies, g_ptr_array_unref);
 }
 
 static void
@@ -656,31 +654,75 @@ apply_encryption_state (RdDevice        *device,
                                     state->encrypted);
 }
 
+/* Each source's table is looked up for the whole page at once, a few
+ * devices ahead of the one handled (see rd-key-table.c). */
 static void
 join_page (Run        *run,
            DevicePage *page)
 {
-  for (guint i = 0; i < page->devices->len; i++)
+  guint n = page->devices->len;
+  g_autofree const char **texts = g_new (const char *, n);
+  Lookups keys = { NULL };
+  Lookups autopilot = { NULL };
+  Lookups encryption = { NULL };
+
+  if (run->filed[SOURCE_KEYS])
     {
-      RdDevice *device = g_ptr_array_index (page->devices, i);
-
-      if (run->filed[SOURCE_KEYS])
-        join_keys (run, device);
-      if (run->filed[SOURCE_AUTOPILOT])
-        join_autopilot (run, device);
-      if (run->filed[SOURCE_ENCRYPTION])
+      for (guint i = 0; i < n; i++)
         {
-          g_autofree char *heap = NULL;
-          char buffer[64];
-          const char *id = ascii_down (rd_device_get_id (device), buffer, sizeof buffer, &heap);
-          EncryptionState *state = g_hash_table_lookup (run->encryption_by_id, id);
+          const char *entra_id = rd_device_get_entra_device_id (page->devices->pdata[i]);
 
-          if (state != NULL)
-            apply_encryption_state (device, state);
+          /* Intune writes the nil GUID for a device that is not in Entra ID. */
+          texts[i] = is_nil_guid (entra_id) ? NULL : entra_id;
+        }
+      lookups_run (&keys, run->key_counts, texts, n, KEYS_LOWER);
+      for (guint i = 0; i < n; i++)
+        if (texts[i] != NULL)
+          _rd_device_set_escrowed_keys (page->devices->pdata[i], GPOINTER_TO_INT (keys.values[i]));
+    }
+
+  if (run->filed[SOURCE_AUTOPILOT])
+    {
+      for (guint i = 0; i < n; i++)
+        texts[i] = rd_device_get_serial (page->devices->pdata[i]);
+      lookups_run (&autopilot, run->autopilot_exact, texts, n, KEYS_EXACT);
+      for (guint i = 0; i < n; i++)
+        {
+          const char *state = autopilot.values[i];
+
+          if (texts[i] == NULL)
+            continue;
+          /* A serial that differs in case only: rare, looked up alone. */
+          if (state == NULL)
+            {
+              RdKey folded;
+              g_autoptr (GPtrArray) copies = make_keys (&texts[i], 1, KEYS_FOLD, &folded);
+
+              state = rd_key_table_lookup (run->autopilot_folded, &folded);
+            }
+          if (state == NULL)
+            _rd_device_set_autopilot (page->devices->pdata[i], RD_TRISTATE_NO, NULL);
           else
-            g_array_append_val (page->unmatched, i);
+            _rd_device_set_autopilot (page->devices->pdata[i], RD_TRISTATE_YES,
+                                      *state != '\0' ? state : NULL);
         }
     }
+
+  if (run->filed[SOURCE_ENCRYPTION])
+    {
+      for (guint i = 0; i < n; i++)
+        texts[i] = rd_device_get_id (page->devices->pdata[i]);
+      lookups_run (&encryption, run->encryption_by_id, texts, n, KEYS_LOWER);
+      for (guint i = 0; i < n; i++)
+        if (encryption.values[i] != NULL)
+          apply_encryption_state (page->devices->pdata[i], encryption.values[i]);
+        else
+          g_array_append_val (page->unmatched, i);
+    }
+
+  lookups_clear (&keys);
+  lookups_clear (&autopilot);
+  lookups_clear (&encryption);
 }
 
 /* The fallback of the encryption report, once all devices are in: a state
@@ -760,6 +802,7 @@ work_devices (Run         *run,
 {
   guint n = rd_graph_page_get_n_items (items);
   DevicePage *page = g_new0 (DevicePage, 1);
+  g_autofree RdKey *ids = NULL;
   guint non_windows = 0;
   gboolean join;
 
@@ -782,18 +825,30 @@ work_devices (Run         *run,
     }
   page->slots = g_new (Slot, page->devices->len);
   page->dropped = g_new0 (gboolean, page->devices->len);
+  ids = g_new (RdKey, page->devices->len);
+  for (guint i = 0; i < page->devices->len; i++)
+    {
+      const char *id = rd_device_get_id (g_ptr_array_index (page->devices, i));
+
+      rd_key_init (&ids[i], id, strlen (id));
+    }
 
   g_mutex_lock (&run->lock);
   if (run->device_pages->len <= number)
     g_ptr_array_set_size (run->device_pages, number + 1);
   g_ptr_array_index (run->device_pages, number) = page;
   run->non_windows += non_windows;
+  rd_key_table_reserve (run->device_ids, page->devices->len);
   for (guint i = 0; i < page->devices->len; i++)
     {
-      const char *id = rd_device_get_id (g_ptr_array_index (page->devices, i));
       Slot *slot = &page->slots[i];
-      Slot *other = g_hash_table_lookup (run->device_ids, id);
+      gboolean added;
+      gpointer *value;
+      Slot *other;
 
+      rd_key_table_prefetch_ahead (run->device_ids, ids, page->devices->len, i);
+      value = rd_key_table_lookup_or_add (run->device_ids, &ids[i], &added);
+      other = *value;
       slot->page = page;
       slot->index = i;
       /* An earlier page, or earlier on this one. */
@@ -801,7 +856,7 @@ work_devices (Run         *run,
         {
           if (other != NULL)
             other->page->dropped[other->index] = TRUE;
-          g_hash_table_replace (run->device_ids, (gpointer) id, slot);
+          *value = slot;
         }
       else
         page->dropped[i] = TRUE;
@@ -820,26 +875,25 @@ work_keys (Run         *run,
            RdGraphPage *items)
 {
   guint n = rd_graph_page_get_n_items (items);
+  g_autofree const char **ids = g_new (const char *, n);
+  g_autofree RdKey *keys = g_new (RdKey, n);
+  g_autoptr (GPtrArray) copies = NULL;
+  guint m = 0;
 
   for (guint i = 0; i < n; i++)
+    if ((ids[m] = item_string (items, i, "deviceId")) != NULL)
+      m++;
+
+  copies = make_keys (ids, m, KEYS_LOWER, keys);
+  rd_key_table_reserve (run->key_counts, m);
+  for (guint i = 0; i < m; i++)
     {
-      const char *device_id = item_string (items, i, "deviceId");
-      g_autofree char *heap = NULL;
-      char buffer[64];
-      const char *lowered;
-      gpointer key;
-      gpointer count;
+      gboolean added;
+      gpointer *count;
 
-      if (device_id == NULL)
-        continue;
-
-      lowered = ascii_down (device_id, buffer, sizeof buffer, &heap);
-      /* No key is freed: inserting an existing key keeps it. */
-      if (g_hash_table_lookup_extended (run->key_counts, lowered, &key, &count))
-        g_hash_table_insert (run->key_counts, key, GUINT_TO_POINTER (GPOINTER_TO_UINT (count) + 1));
-      else
-        g_hash_table_insert (run->key_counts, g_string_chunk_insert (run->strings, lowered),
-                             GUINT_TO_POINTER (1));
+      rd_key_table_prefetch_ahead (run->key_counts, keys, m, i);
+      count = rd_key_table_lookup_or_add (run->key_counts, &keys[i], &added);
+      *count = GUINT_TO_POINTER (GPOINTER_TO_UINT (*count) + 1);
     }
 }
 
@@ -864,36 +918,48 @@ work_autopilot (Run         *run,
 {
   guint n = rd_graph_page_get_n_items (items);
   const char *last_state = NULL;
+  g_autofree const char **serials = g_new (const char *, n);
+  g_autofree const char **states = g_new (const char *, n);
+  g_autofree RdKey *exact = g_new (RdKey, n);
+  g_autofree RdKey *folded = g_new (RdKey, n);
+  g_autoptr (GPtrArray) exact_copies = NULL;
+  g_autoptr (GPtrArray) folded_copies = NULL;
+  guint m = 0;
 
   for (guint i = 0; i < n; i++)
     {
       const char *serial = item_string (items, i, "serialNumber");
-      g_autofree char *heap = NULL;
-      char buffer[64];
       const char *state;
-      const char *folded;
-      gpointer key;
 
       if (serial == NULL)
         continue;
 
       state = rd_graph_page_get_string (items, i, "enrollmentState");
-      state = intern (run->strings, &last_state, state != NULL ? state : "");
+      serials[m] = serial;
+      states[m++] = intern (run->strings, &last_state, state != NULL ? state : "");
+    }
 
-      /* A serial listed twice: the later state counts by the exact serial
-       * (inserting an existing key keeps it), the earlier by the folded
-       * one, which is then filed already. */
-      if (g_hash_table_lookup_extended (run->autopilot_exact, serial, &key, NULL))
-        {
-          g_hash_table_insert (run->autopilot_exact, key, (gpointer) state);
-          continue;
-        }
-      g_hash_table_insert (run->autopilot_exact, g_string_chunk_insert (run->strings, serial),
-                           (gpointer) state);
-      folded = fold (serial, buffer, sizeof buffer, &heap);
-      if (!g_hash_table_contains (run->autopilot_folded, folded))
-        g_hash_table_insert (run->autopilot_folded, g_string_chunk_insert (run->strings, folded),
-                             (gpointer) state);
+  exact_copies = make_keys (serials, m, KEYS_EXACT, exact);
+  folded_copies = make_keys (serials, m, KEYS_FOLD, folded);
+  rd_key_table_reserve (run->autopilot_exact, m);
+  rd_key_table_reserve (run->autopilot_folded, m);
+  for (guint i = 0; i < m; i++)
+    {
+      gboolean added;
+      gpointer *value;
+
+      rd_key_table_prefetch_ahead (run->autopilot_exact, exact, m, i);
+      rd_key_table_prefetch_ahead (run->autopilot_folded, folded, m, i);
+
+      /* A serial listed twice: the later state counts by the exact serial,
+       * the earlier by the folded one, which is then filed already. */
+      value = rd_key_table_lookup_or_add (run->autopilot_exact, &exact[i], &added);
+      *value = (gpointer) states[i];
+      if (!added)
+        continue;
+      value = rd_key_table_lookup_or_add (run->autopilot_folded, &folded[i], &added);
+      if (added)
+        *value = (gpointer) states[i];
     }
 }
 
@@ -919,6 +985,11 @@ work_encryption (Run         *run,
 {
   guint n = rd_graph_page_get_n_items (items);
   const char *last_tpm_version = NULL;
+  g_autofree const char **ids = g_new (const char *, n);
+  g_autofree EncryptionState **states = g_new (EncryptionState *, n);
+  g_autofree RdKey *keys = g_new (RdKey, n);
+  g_autoptr (GPtrArray) copies = NULL;
+  guint m = 0;
 
   for (guint i = 0; i < n; i++)
     {
@@ -933,8 +1004,6 @@ work_encryption (Run         *run,
         WINRE,
         N_MEMBERS
       };
-      g_autofree char *heap = NULL;
-      char buffer[64];
       EncryptionState *state;
       const char *values[N_MEMBERS];
       const char *encrypted;
@@ -947,8 +1016,7 @@ work_encryption (Run         *run,
         continue;
 
       state = g_new0 (EncryptionState, 1);
-      state->id = g_string_chunk_insert (run->strings,
-                                         ascii_down (values[ID], buffer, sizeof buffer, &heap));
+      state->id = g_string_chunk_insert (run->strings, values[ID]);
       state->name = values[NAME] != NULL ? g_string_chunk_insert (run->strings, values[NAME])
                                          : NULL;
       state->tpm_version = values[TPM_VERSION] != NULL
@@ -962,10 +1030,21 @@ work_encryption (Run         *run,
       else if (g_strcmp0 (encrypted, "notEncrypted") == 0)
         state->encrypted = RD_TRISTATE_NO;
       g_ptr_array_add (run->encryption_states, state);
-      /* A state listed twice: the later one counts. Filed as it comes,
-       * not in a pass over 100,000 states between the last page and the
-       * joins. */
-      g_hash_table_replace (run->encryption_by_id, (gpointer) state->id, state);
+      ids[m] = state->id;
+      states[m++] = state;
+    }
+
+  /* By id without case. A state listed twice: the later one counts. Filed
+   * as they come, not in a pass over 100,000 states between the last page
+   * and the joins. */
+  copies = make_keys (ids, m, KEYS_LOWER, keys);
+  rd_key_table_reserve (run->encryption_by_id, m);
+  for (guint i = 0; i < m; i++)
+    {
+      gboolean added;
+
+      rd_key_table_prefetch_ahead (run->encryption_by_id, keys, m, i);
+      *rd_key_table_lookup_or_add (run->encryption_by_id, &keys[i], &added) = states[i];
     }
 }
 
