@@ -72,6 +72,7 @@ struct _RdWindow
   RdTenantSync *sync;             /* whose progress the refresh button shows */
   RdApplication *application;     /* weak; waits for the sync's cache write */
   gboolean checked_interrupted;
+  char *sign_in_reason; /* why the sign-in page shows next, if it does */
   GQueue interrupted;             /* RdPlans waiting for the admin's answer */
   AdwMessageDialog *interrupted_dialog; /* weak */
 
@@ -806,6 +807,17 @@ on_sync_run_cb (GObject      *source,
   g_clear_object (&self->sync_cancellable);
   update_refresh_button (self);
 
+  /* The saved sign-in was revoked or has expired, and is forgotten: the
+   * window starts over, at the sign-in page, saying why. */
+  if (g_error_matches (error, RD_AUTH_ERROR, RD_AUTH_ERROR_INTERACTION_REQUIRED) ||
+      g_error_matches (error, RD_AUTH_ERROR, RD_AUTH_ERROR_NOT_SIGNED_IN))
+    {
+      g_free (self->sign_in_reason);
+      self->sign_in_reason = g_strdup (error->message);
+      rd_window_open_session (self, NULL);
+      return;
+    }
+
   if (devices == NULL)
     {
       g_autofree char *message = NULL;
@@ -1348,9 +1360,48 @@ on_restore_cb (GObject      *source,
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
 
-      /* No saved sign-in is the first run, not an error. */
-      show_sign_in (self, g_error_matches (error, RD_AUTH_ERROR, RD_AUTH_ERROR_NOT_SIGNED_IN)
-                            ? NULL : error->message);
+      show_sign_in (self, error->message);
+      return;
+    }
+
+  connect_with_auth (self);
+}
+
+/* The saved sign-in, read from the keyring without the network: the
+ * tenant's board opens at once with its cached inventory, and the refresh
+ * that follows gets the first access token. Offline, the cached inventory
+ * stays, marked stale, with the error. A sign-in saved by an earlier
+ * version does not say its tenant: that one is refreshed first. */
+static void
+on_load_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(RdWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  RdEntraAuth *auth = RD_ENTRA_AUTH (source);
+
+  if (!rd_entra_auth_load_finish (auth, result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+
+      /* No saved sign-in is the first run, not an error, or the end of one
+       * that was revoked. */
+      if (g_error_matches (error, RD_AUTH_ERROR, RD_AUTH_ERROR_NOT_SIGNED_IN))
+        {
+          g_autofree char *reason = g_steal_pointer (&self->sign_in_reason);
+
+          show_sign_in (self, reason);
+        }
+      else
+        show_sign_in (self, error->message);
+      return;
+    }
+
+  if (rd_entra_auth_get_tenant_id (auth) == NULL)
+    {
+      rd_entra_auth_restore_async (auth, self->cancellable, on_restore_cb, g_object_ref (self));
       return;
     }
 
@@ -1718,6 +1769,7 @@ rd_window_dispose (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->board);
   g_clear_object (&self->audit_log);
+  g_clear_pointer (&self->sign_in_reason, g_free);
 
   G_OBJECT_CLASS (rd_window_parent_class)->dispose (object);
 }
@@ -1992,5 +2044,5 @@ rd_window_open_session (RdWindow  *self,
   gtk_spinner_start (self->loading_spinner);
   gtk_stack_set_visible_child_name (self->main_stack, "loading");
   update_account (self);
-  rd_entra_auth_restore_async (auth, self->cancellable, on_restore_cb, g_object_ref (self));
+  rd_entra_auth_load_async (auth, self->cancellable, on_load_cb, g_object_ref (self));
 }

@@ -345,12 +345,28 @@ decode_claims_quietly (const char *jwt)
   return claims;
 }
 
-/* Who is signed in, for display. The id token is meant to be read by the
- * client; Microsoft's access tokens are JWTs too, but that may change. */
+/* Who is signed in, for display, and to which tenant. */
+typedef struct
+{
+  char *username;
+  char *display_name;
+  char *tenant_id;
+} Identity;
+
 static void
-update_claims (RdEntraAuth *self,
-               const char  *id_token,
-               const char  *access_token)
+identity_clear (Identity *identity)
+{
+  g_clear_pointer (&identity->username, g_free);
+  g_clear_pointer (&identity->display_name, g_free);
+  g_clear_pointer (&identity->tenant_id, g_free);
+}
+
+/* The id token is meant to be read by the client; Microsoft's access
+ * tokens are JWTs too, but that may change. FALSE when neither reads. */
+static gboolean
+identity_from_tokens (Identity   *identity,
+                      const char *id_token,
+                      const char *access_token)
 {
   static const char * const username_claims[] = { "upn", "preferred_username", "unique_name",
                                                    "email", NULL };
@@ -359,16 +375,35 @@ update_claims (RdEntraAuth *self,
   g_autoptr (JsonObject) id_claims = decode_claims_quietly (id_token);
   g_autoptr (JsonObject) access_claims = decode_claims_quietly (access_token);
 
-  /* A refresh may come back without an id token; keep what we knew. */
   if (id_claims == NULL && access_claims == NULL)
-    return;
+    return FALSE;
 
-  set_string (self, &self->username, find_claim (id_claims, access_claims, username_claims),
-              PROP_USERNAME);
-  set_string (self, &self->display_name, find_claim (id_claims, access_claims, name_claims),
-              PROP_DISPLAY_NAME);
-  set_string (self, &self->tenant_id, find_claim (id_claims, access_claims, tenant_claims),
-              PROP_TENANT_ID);
+  identity->username = g_strdup (find_claim (id_claims, access_claims, username_claims));
+  identity->display_name = g_strdup (find_claim (id_claims, access_claims, name_claims));
+  identity->tenant_id = g_strdup (find_claim (id_claims, access_claims, tenant_claims));
+  return TRUE;
+}
+
+static void
+set_identity (RdEntraAuth    *self,
+              const Identity *identity)
+{
+  set_string (self, &self->username, identity->username, PROP_USERNAME);
+  set_string (self, &self->display_name, identity->display_name, PROP_DISPLAY_NAME);
+  set_string (self, &self->tenant_id, identity->tenant_id, PROP_TENANT_ID);
+}
+
+static void
+update_claims (RdEntraAuth *self,
+               const char  *id_token,
+               const char  *access_token)
+{
+  Identity identity = { NULL };
+
+  /* A refresh may come back without an id token; keep what we knew. */
+  if (identity_from_tokens (&identity, id_token, access_token))
+    set_identity (self, &identity);
+  identity_clear (&identity);
 }
 
 static void
@@ -767,20 +802,101 @@ keyring_error (GError *error)
   return keyring;
 }
 
+/* What the keyring keeps: the refresh token, with whom and which tenant it
+ * signs in, so that a start can open the tenant's cached inventory before
+ * (or without) reaching Entra ID:
+ *
+ *   {"refreshToken": "…", "tenantId": "…", "username": "…", "displayName": "…"}
+ *
+ * Earlier versions kept the bare refresh token; that still reads. */
+static char *
+make_stored_secret (const char     *refresh_token,
+                    const Identity *identity)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "refreshToken");
+  json_builder_add_string_value (builder, refresh_token);
+  if (identity->tenant_id != NULL)
+    {
+      json_builder_set_member_name (builder, "tenantId");
+      json_builder_add_string_value (builder, identity->tenant_id);
+    }
+  if (identity->username != NULL)
+    {
+      json_builder_set_member_name (builder, "username");
+      json_builder_add_string_value (builder, identity->username);
+    }
+  if (identity->display_name != NULL)
+    {
+      json_builder_set_member_name (builder, "displayName");
+      json_builder_add_string_value (builder, identity->display_name);
+    }
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+
+  return json_to_string (root, FALSE);
+}
+
+/* The refresh token of a stored secret, and the identity kept with it.
+ * Nothing about the secret is logged. */
+static char *
+read_stored_secret (const char *secret,
+                    Identity   *identity)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *object;
+  const char *refresh_token;
+
+  if (secret[0] != '{' || !json_parser_load_from_data (parser, secret, -1, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return g_strdup (secret);
+
+  object = json_node_get_object (json_parser_get_root (parser));
+  refresh_token = json_object_get_string_member_with_default (object, "refreshToken", NULL);
+  if (refresh_token == NULL || *refresh_token == '\0')
+    return NULL;
+
+  identity->tenant_id =
+    g_strdup (json_object_get_string_member_with_default (object, "tenantId", NULL));
+  identity->username =
+    g_strdup (json_object_get_string_member_with_default (object, "username", NULL));
+  identity->display_name =
+    g_strdup (json_object_get_string_member_with_default (object, "displayName", NULL));
+
+  return g_strdup (refresh_token);
+}
+
+/* @tokens: those of a sign-in or a refresh: their refresh token is kept,
+ * with the identity their claims name (or, without claims, the one known) */
 static void
 store_refresh_token_async (RdEntraAuth         *self,
-                           const char          *refresh_token,
+                           Tokens              *tokens,
                            GCancellable        *cancellable,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
   g_autofree char *label = g_strdup_printf (_("Recovery Desk sign-in (%s, %s)"), self->tenant,
                                             self->cloud_id);
+  Identity identity = { NULL };
+  char *secret;
+
+  if (!identity_from_tokens (&identity, tokens->id_token, tokens->access_token))
+    {
+      identity.username = g_strdup (self->username);
+      identity.display_name = g_strdup (self->display_name);
+      identity.tenant_id = g_strdup (self->tenant_id);
+    }
+  secret = make_stored_secret (tokens->refresh_token, &identity);
+  identity_clear (&identity);
 
   g_debug ("Storing the refresh token in the Secret Service");
   secret_password_store (rd_entra_auth_get_secret_schema (), SECRET_COLLECTION_DEFAULT, label,
-                         refresh_token, cancellable, callback, user_data, "cloud", self->cloud_id,
+                         secret, cancellable, callback, user_data, "cloud", self->cloud_id,
                          "tenant", self->tenant, "client-id", self->client_id, NULL);
+  clear_secret (&secret);
 }
 
 static void
@@ -877,8 +993,8 @@ finish_sign_in (RdEntraAuth *self,
       return;
     }
 
-  store_refresh_token_async (self, tokens->refresh_token, g_task_get_cancellable (task),
-                             on_sign_in_stored_cb, g_object_ref (task));
+  store_refresh_token_async (self, tokens, g_task_get_cancellable (task), on_sign_in_stored_cb,
+                             g_object_ref (task));
 }
 
 /* Device-code sign-in */
@@ -1777,8 +1893,7 @@ on_refresh_cb (GObject      *object,
     }
 
   /* Replace the stored refresh token with the new one before using it. */
-  store_refresh_token_async (self, data->tokens->refresh_token, self->cancellable,
-                             on_refresh_stored_cb, data);
+  store_refresh_token_async (self, data->tokens, self->cancellable, on_refresh_stored_cb, data);
 }
 
 /* Starts the one refresh all callers share: with rotating refresh tokens,
@@ -1876,13 +1991,20 @@ on_restore_lookup_cb (GObject      *object,
   g_autoptr (GTask) task = user_data;
   RdEntraAuth *self = g_task_get_source_object (task);
   g_autoptr (GError) error = NULL;
-  char *refresh_token;
+  Identity identity = { NULL };
+  char *secret;
+  char *refresh_token = NULL;
 
-  refresh_token = secret_password_lookup_finish (result, &error);
+  secret = secret_password_lookup_finish (result, &error);
   if (error != NULL)
     {
       g_task_return_error (task, keyring_error (g_steal_pointer (&error)));
       return;
+    }
+  if (secret != NULL)
+    {
+      refresh_token = read_stored_secret (secret, &identity);
+      secret_password_free (secret);
     }
 
   if (refresh_token == NULL)
@@ -1899,13 +2021,72 @@ on_restore_lookup_cb (GObject      *object,
   if (self->refresh_token == NULL)
     {
       g_debug ("Restored the refresh token from the Secret Service");
-      self->refresh_token = g_strdup (refresh_token);
+      self->refresh_token = g_steal_pointer (&refresh_token);
+      /* Who it was, until a token says again. */
+      if (self->access_token == NULL)
+        set_identity (self, &identity);
       update_signed_in (self);
     }
-  secret_password_free (refresh_token);
+  clear_secret (&refresh_token);
+  identity_clear (&identity);
 
-  rd_entra_auth_refresh_async (self, g_task_get_cancellable (task), on_restore_refreshed_cb,
-                               g_object_ref (task));
+  if (g_task_get_source_tag (task) == rd_entra_auth_load_async)
+    g_task_return_boolean (task, TRUE);
+  else
+    rd_entra_auth_refresh_async (self, g_task_get_cancellable (task), on_restore_refreshed_cb,
+                                 g_object_ref (task));
+}
+
+static void
+look_up_refresh_token (RdEntraAuth         *self,
+                       gpointer             source_tag,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (RD_IS_ENTRA_AUTH (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+
+  g_debug ("Looking up the refresh token in the Secret Service");
+  secret_password_lookup (rd_entra_auth_get_secret_schema (), cancellable, on_restore_lookup_cb,
+                          g_steal_pointer (&task), "cloud", self->cloud_id, "tenant", self->tenant,
+                          "client-id", self->client_id, NULL);
+}
+
+/**
+ * rd_entra_auth_load_async:
+ *
+ * Loads the refresh token kept in the keyring for this cloud, tenant and
+ * client id, without the network: afterwards the auth is signed in, knows
+ * the tenant id and the user the sign-in was for, and gets an access token
+ * when one is first asked for. Fails with %RD_AUTH_ERROR_NOT_SIGNED_IN when
+ * there is none.
+ */
+void
+rd_entra_auth_load_async (RdEntraAuth         *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  look_up_refresh_token (self, rd_entra_auth_load_async, cancellable, callback, user_data);
+}
+
+gboolean
+rd_entra_auth_load_finish (RdEntraAuth   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (RD_IS_ENTRA_AUTH (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rd_entra_auth_load_async,
+                        FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
@@ -1921,18 +2102,7 @@ rd_entra_auth_restore_async (RdEntraAuth         *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  g_autoptr (GTask) task = NULL;
-
-  g_return_if_fail (RD_IS_ENTRA_AUTH (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, rd_entra_auth_restore_async);
-
-  g_debug ("Looking up the refresh token in the Secret Service");
-  secret_password_lookup (rd_entra_auth_get_secret_schema (), cancellable, on_restore_lookup_cb,
-                          g_steal_pointer (&task), "cloud", self->cloud_id, "tenant", self->tenant,
-                          "client-id", self->client_id, NULL);
+  look_up_refresh_token (self, rd_entra_auth_restore_async, cancellable, callback, user_data);
 }
 
 gboolean

@@ -84,6 +84,13 @@ gboolean            rd_entra_auth_complete_browser_finish    (RdEntraAuth       
                                                               GError             **error);
 
 /* The refresh token kept in the Secret Service. */
+void                rd_entra_auth_load_async                 (RdEntraAuth         *self,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+gboolean            rd_entra_auth_load_finish                (RdEntraAuth         *self,
+                                                              GAsyncResult        *result,
+                                                              GError             **error);
 void                rd_entra_auth_restore_async              (RdEntraAuth         *self,
                                                               GCancellable        *cancellable,
                                                               GAsyncReadyCallback  callback,

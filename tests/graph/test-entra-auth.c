@@ -534,21 +534,37 @@ fixture_set_up (Fixture       *fixture,
   fixture->auth = new_auth (fixture);
 }
 
-static char *
-stored_refresh_token (Fixture *fixture)
+/* The record the keyring keeps, as a JSON object, or NULL */
+static JsonObject *
+stored_record (Fixture *fixture)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
   char *secret;
-  char *copy;
 
   secret = secret_password_lookup_sync (rd_entra_auth_get_secret_schema (), NULL, &error, "cloud",
                                         fixture->cloud_id, "tenant", "organizations", "client-id",
                                         RD_ENTRA_AUTH_DEFAULT_CLIENT_ID, NULL);
   g_assert_no_error (error);
-  copy = g_strdup (secret);
+  if (secret == NULL)
+    return NULL;
+  node = json_from_string (secret, &error);
   secret_password_free (secret);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
 
-  return copy;
+  return json_object_ref (json_node_get_object (node));
+}
+
+static char *
+stored_refresh_token (Fixture *fixture)
+{
+  g_autoptr (JsonObject) record = stored_record (fixture);
+
+  if (record == NULL)
+    return NULL;
+
+  return g_strdup (json_object_get_string_member (record, "refreshToken"));
 }
 
 static void
@@ -772,6 +788,12 @@ static void
 assert_signed_in (Fixture *fixture)
 {
   g_autofree char *stored = stored_refresh_token (fixture);
+  g_autoptr (JsonObject) record = stored_record (fixture);
+
+  /* With the refresh token, whom and which tenant it signs in. */
+  g_assert_cmpstr (json_object_get_string_member (record, "tenantId"), ==, FAKE_TENANT_ID);
+  g_assert_cmpstr (json_object_get_string_member (record, "username"), ==, FAKE_UPN);
+  g_assert_cmpstr (json_object_get_string_member (record, "displayName"), ==, FAKE_NAME);
 
   g_assert_true (rd_entra_auth_get_signed_in (fixture->auth));
   g_assert_cmpstr (rd_entra_auth_get_username (fixture->auth), ==, FAKE_UPN);
@@ -1363,6 +1385,75 @@ test_restore (Fixture       *fixture,
   g_assert_cmpuint (fixture->fake->n_refresh_requests, ==, 1);
 }
 
+/* A start that loads the sign-in without the network: signed in, as the
+ * user and tenant it was for, and the first token asked for refreshes. */
+static void
+test_load (Fixture       *fixture,
+           gconstpointer  data)
+{
+  g_autoptr (RdEntraAuth) loaded = NULL;
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *token = NULL;
+  guint token_requests;
+
+  g_assert_true (device_code_sign_in (fixture->auth, &error));
+  g_assert_no_error (error);
+  g_assert_finalize_object (g_steal_pointer (&fixture->auth));
+  token_requests = fixture->fake->n_token_requests;
+
+  loaded = new_auth (fixture);
+  rd_entra_auth_load_async (loaded, NULL, on_result_cb, &result);
+  g_assert_true (rd_entra_auth_load_finish (loaded, wait_for (&result), &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fixture->fake->n_token_requests, ==, token_requests);
+  fixture->auth = g_steal_pointer (&loaded);
+  assert_signed_in (fixture);
+
+  token = get_token (fixture->auth, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  g_assert_cmpuint (fixture->fake->n_refresh_requests, ==, 1);
+  assert_signed_in (fixture);
+}
+
+/* What earlier versions kept, the bare refresh token, still signs in; who
+ * it is for is known once a token says. */
+static void
+test_load_bare_token (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr (RdEntraAuth) loaded = NULL;
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bare = NULL;
+  g_autofree char *token = NULL;
+
+  g_assert_true (device_code_sign_in (fixture->auth, &error));
+  g_assert_no_error (error);
+  bare = stored_refresh_token (fixture);
+  g_assert_finalize_object (g_steal_pointer (&fixture->auth));
+  g_assert_true (secret_password_store_sync (rd_entra_auth_get_secret_schema (),
+                                             SECRET_COLLECTION_DEFAULT, "old", bare, NULL, &error,
+                                             "cloud", fixture->cloud_id, "tenant", "organizations",
+                                             "client-id", RD_ENTRA_AUTH_DEFAULT_CLIENT_ID, NULL));
+  g_assert_no_error (error);
+
+  loaded = new_auth (fixture);
+  rd_entra_auth_load_async (loaded, NULL, on_result_cb, &result);
+  g_assert_true (rd_entra_auth_load_finish (loaded, wait_for (&result), &error));
+  g_assert_no_error (error);
+  g_assert_true (rd_entra_auth_get_signed_in (loaded));
+  g_assert_null (rd_entra_auth_get_tenant_id (loaded));
+
+  token = get_token (loaded, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  fixture->auth = g_steal_pointer (&loaded);
+  /* The refresh rotated the token and stored the record anew. */
+  assert_signed_in (fixture);
+}
+
 static void
 test_restore_nothing (Fixture       *fixture,
                       gconstpointer  data)
@@ -1929,6 +2020,8 @@ main (int   argc,
   ADD ("sign-out", test_sign_out);
   ADD ("restore", test_restore);
   ADD ("restore/nothing", test_restore_nothing);
+  ADD ("load", test_load);
+  ADD ("load/bare-token", test_load_bare_token);
   ADD ("restore/revoked", test_restore_revoked);
   g_test_add_func ("/rd/entra-auth/demo-tenant", test_demo_tenant);
   g_test_add_func ("/rd/entra-auth/no-keyring", test_no_keyring);
