@@ -5,7 +5,7 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "rd-board.h"
+#include "rd-board-private.h"
 #include "rd-core-error.h"
 #include "rd-device-store.h"
 #include "rd-method.h"
@@ -27,6 +27,9 @@ struct _RdBoard
   RdDeviceStore *lanes[RD_N_LANES];
   GHashTable *devices; /* id → RdDevice */
   GHashTable *plans;   /* device id → RdPlan */
+  GTask *hand_off;     /* the hand-off under way, or NULL */
+  GSource *hand_off_source;
+  guint step_devices; /* for tests: at most this many devices a step, or 0 */
 };
 
 G_DEFINE_FINAL_TYPE (RdBoard, rd_board, G_TYPE_OBJECT)
@@ -35,16 +38,20 @@ enum
 {
   PROP_0,
   PROP_STORE,
+  PROP_PENDING,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
+
+static void supersede_hand_off (RdBoard *self);
 
 static void
 rd_board_dispose (GObject *object)
 {
   RdBoard *self = (RdBoard *) object;
 
+  supersede_hand_off (self);
   g_clear_object (&self->store);
   for (guint i = 0; i < RD_N_LANES; i++)
     g_clear_object (&self->lanes[i]);
@@ -66,6 +73,9 @@ rd_board_get_property (GObject    *object,
     {
     case PROP_STORE:
       g_value_set_object (value, self->store);
+      break;
+    case PROP_PENDING:
+      g_value_set_boolean (value, self->hand_off != NULL);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -102,6 +112,16 @@ rd_board_class_init (RdBoardClass *klass)
   properties[PROP_STORE] =
     g_param_spec_object ("store", NULL, NULL, RD_TYPE_PLAN_STORE,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * RdBoard:pending:
+   *
+   * Whether a hand-off of devices (rd_board_set_devices_async()) is under
+   * way; the lanes show the devices as they were until it ends.
+   */
+  properties[PROP_PENDING] =
+    g_param_spec_boolean ("pending", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -231,76 +251,172 @@ rd_board_load (RdBoard  *self,
   return TRUE;
 }
 
-/**
- * rd_board_set_devices:
- * @devices: (element-type RdDevice): the tenant's devices, as a sync found them
+/* Handing an inventory over
  *
- * Takes in a fresh inventory. A device already known keeps its object and
- * takes the new facts; a device with a plan goes to its plan's lane, the
- * others to Devices in the order given. A device that is gone from the tenant
- * leaves the board unless a plan holds it. Plans that nothing has been done
- * for are evaluated again, since their facts may have changed.
- */
-void
-rd_board_set_devices (RdBoard   *self,
-                      GPtrArray *devices)
+ * A hand-off takes the listing in steps: each step takes devices in
+ * listing order (a known device takes the new facts, on the main thread,
+ * where its cards are bound to it) until its time is up, into a table of
+ * the devices the board will hold. The board shows what it held before
+ * until the last step, which swaps the tables and replaces the lanes with
+ * one "items-changed" each, from the plans as they are then: a device
+ * moved meanwhile is in its new lane, a device that left the tenant stays
+ * when a plan holds it. A newer hand-off replaces one under way. */
+
+/* About a third of a frame: the main loop dispatches between steps. */
+#define STEP_USEC 6000
+#define STEP_CHECK 256
+
+typedef struct
 {
-  g_autoptr(GHashTable) seen = NULL;
-  g_autoptr(GPtrArray) inventory = NULL;
+  GPtrArray *listing; /* RdDevice, as the caller gave them */
+  guint next;         /* the next of @listing to take */
+  GHashTable *taken;  /* id → RdDevice: the board's devices after this */
+  GPtrArray *order;   /* RdDevice, in listing order, once each */
+} HandOff;
+
+static void
+hand_off_free (HandOff *hand_off)
+{
+  g_ptr_array_unref (hand_off->listing);
+  g_clear_pointer (&hand_off->order, g_ptr_array_unref);
+  g_clear_pointer (&hand_off->taken, g_hash_table_unref);
+  g_free (hand_off);
+}
+
+static HandOff *
+hand_off_new (GPtrArray *devices)
+{
+  HandOff *hand_off = g_new0 (HandOff, 1);
+
+  hand_off->listing = g_ptr_array_ref (devices);
+  hand_off->taken = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  hand_off->order = g_ptr_array_new_full (devices->len, g_object_unref);
+
+  return hand_off;
+}
+
+/* Takes devices from the listing until @deadline (monotonic time; 0: all
+ * of them). Returns whether every device has been taken. */
+static gboolean
+take_devices (RdBoard *self,
+              HandOff *hand_off,
+              gint64   deadline)
+{
+  GPtrArray *listing = hand_off->listing;
+  gboolean known = g_hash_table_size (self->devices) > 0;
+  guint limit = deadline != 0 && self->step_devices != 0 ? hand_off->next + self->step_devices
+                                                         : G_MAXUINT;
+
+  while (hand_off->next < listing->len)
+    {
+      RdDevice *fresh = g_ptr_array_index (listing, hand_off->next);
+      const char *id = rd_device_get_id (fresh);
+      RdDevice *device = NULL;
+
+      hand_off->next++;
+      if (hand_off->next > limit ||
+          (deadline != 0 && hand_off->next % STEP_CHECK == 0 &&
+           g_get_monotonic_time () >= deadline))
+        {
+          hand_off->next--;
+          return FALSE;
+        }
+
+      /* A device listed twice is taken once, the first time. */
+      if (id == NULL || g_hash_table_contains (hand_off->taken, id))
+        continue;
+
+      if (known)
+        device = g_hash_table_lookup (self->devices, id);
+      if (device == NULL)
+        device = fresh;
+      else if (device != fresh)
+        rd_device_update_from (device, fresh);
+
+      /* References taken while the device is in the cache anyway. */
+      g_hash_table_insert (hand_off->taken, (gpointer) rd_device_get_id (device),
+                           g_object_ref (device));
+      g_ptr_array_add (hand_off->order, g_object_ref (device));
+    }
+
+  return TRUE;
+}
+
+/* What a hand-off lets go of: the references to 100,000 devices, each a
+ * cache miss, a few thousand at a time. */
+typedef struct
+{
+  GPtrArray *items;  /* RdDevice, owned */
+  GHashTable *table; /* owning its values */
+  GHashTableIter iter;
+  gboolean iterating;
+} Release;
+
+static void
+release_free (Release *release)
+{
+  g_ptr_array_unref (release->items);
+  g_hash_table_unref (release->table);
+  g_free (release);
+}
+
+static gboolean
+release_step_cb (gpointer user_data)
+{
+  Release *release = user_data;
+  gint64 deadline = g_get_monotonic_time () + STEP_USEC;
+  guint n = 0;
+
+  while (release->items->len > 0)
+    {
+      g_object_unref (g_ptr_array_steal_index_fast (release->items, release->items->len - 1));
+      if (++n % STEP_CHECK == 0 && g_get_monotonic_time () >= deadline)
+        return G_SOURCE_CONTINUE;
+    }
+
+  if (!release->iterating)
+    g_hash_table_iter_init (&release->iter, release->table);
+  release->iterating = TRUE;
+  while (g_hash_table_iter_next (&release->iter, NULL, NULL))
+    {
+      g_hash_table_iter_remove (&release->iter);
+      if (++n % STEP_CHECK == 0 && g_get_monotonic_time () >= deadline)
+        return G_SOURCE_CONTINUE;
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/* The last step: the board holds the devices taken, and the lanes show
+ * them as the plans place them now. With @defer_release, the table of the
+ * devices before is let go in an iteration of its own (a reference less
+ * for 100,000 devices, each a cache miss). */
+static void
+commit_devices (RdBoard  *self,
+                HandOff  *hand_off,
+                gboolean  defer_release)
+{
+  g_autoptr(GHashTable) old_devices = NULL;
+  g_autoptr(GHashTable) planned = NULL;
+  g_autoptr(GPtrArray) old_inventory = NULL;
+  GPtrArray *inventory;
   GPtrArray *in_lanes[RD_N_LANES] = { NULL };
   GHashTableIter iter;
-  gpointer key, value;
+  gpointer value;
   gboolean plans_changed = FALSE;
-  gboolean has_plans;
-  gboolean first;
 
-  g_return_if_fail (RD_IS_BOARD (self));
-  g_return_if_fail (devices != NULL);
-
-  /* Into an empty board (the cache at a start), every device known after
-   * this was seen in it: the table of devices tells the ones listed twice,
-   * and none is gone. */
-  first = g_hash_table_size (self->devices) == 0;
-  /* The devices of this listing, by address: cheaper than by id. */
-  if (!first)
-    seen = g_hash_table_new (NULL, NULL);
-  has_plans = g_hash_table_size (self->plans) > 0;
-  inventory = g_ptr_array_sized_new (devices->len);
-
-  for (guint i = 0; i < devices->len; i++)
+  /* Plans take the devices of this listing and are evaluated again; a
+   * device the listing does not have stays while a plan holds it. */
+  if (g_hash_table_size (self->plans) > 0)
+    planned = g_hash_table_new (NULL, NULL);
+  g_hash_table_iter_init (&iter, self->plans);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      RdDevice *fresh = g_ptr_array_index (devices, i);
-      const char *id = rd_device_get_id (fresh);
-      RdDevice *device;
-      RdPlan *plan;
+      RdPlan *plan = value;
+      const char *id = rd_plan_get_device_id (plan);
+      RdDevice *device = g_hash_table_lookup (hand_off->taken, id);
 
-      if (id == NULL)
-        continue;
-      if (first)
-        {
-          if (g_hash_table_contains (self->devices, id))
-            continue;
-          device = fresh;
-          g_hash_table_insert (self->devices, (gpointer) id, g_object_ref (device));
-        }
-      else
-        {
-          device = g_hash_table_lookup (self->devices, id);
-          if (device != NULL && g_hash_table_contains (seen, device))
-            continue;
-          if (device == NULL)
-            {
-              device = fresh;
-              g_hash_table_insert (self->devices, (gpointer) id, g_object_ref (device));
-            }
-          else if (device != fresh)
-            rd_device_update_from (device, fresh);
-
-          g_hash_table_add (seen, device);
-        }
-
-      plan = has_plans ? g_hash_table_lookup (self->plans, rd_device_get_id (device)) : NULL;
-      if (plan != NULL)
+      if (device != NULL)
         {
           RdPlanState before = rd_plan_get_state (plan);
 
@@ -308,15 +424,32 @@ rd_board_set_devices (RdBoard   *self,
           evaluate_plan (plan);
           plans_changed |= before != rd_plan_get_state (plan);
         }
-      else
-        g_ptr_array_add (inventory, device);
+      else if ((device = g_hash_table_lookup (self->devices, id)) != NULL)
+        g_hash_table_insert (hand_off->taken, (gpointer) rd_device_get_id (device),
+                             g_object_ref (device));
+
+      if (device != NULL)
+        g_hash_table_add (planned, device);
     }
 
-  /* Drop devices that are gone, unless a plan holds them. */
-  g_hash_table_iter_init (&iter, self->devices);
-  while (seen != NULL && g_hash_table_iter_next (&iter, &key, &value))
-    if (!g_hash_table_contains (seen, value) && !g_hash_table_contains (self->plans, key))
-      g_hash_table_iter_remove (&iter);
+  old_devices = g_steal_pointer (&self->devices);
+  self->devices = g_steal_pointer (&hand_off->taken);
+
+  /* Devices: the listing's order, without the devices in a plan's lane. */
+  inventory = g_steal_pointer (&hand_off->order);
+  if (planned != NULL)
+    {
+      guint kept = 0;
+
+      for (guint i = 0; i < inventory->len; i++)
+        if (g_hash_table_contains (planned, inventory->pdata[i]))
+          g_object_unref (inventory->pdata[i]);
+        else
+          inventory->pdata[kept++] = inventory->pdata[i];
+      g_ptr_array_set_free_func (inventory, NULL);
+      g_ptr_array_set_size (inventory, kept);
+      g_ptr_array_set_free_func (inventory, g_object_unref);
+    }
 
   /* The plan lanes keep their order; devices new to a lane go last. */
   for (guint lane = RD_LANE_BREAK_FIX; lane < RD_N_LANES; lane++)
@@ -350,7 +483,7 @@ rd_board_set_devices (RdBoard   *self,
     }
 
   /* One "items-changed" per lane, whatever the number of devices. */
-  rd_device_store_replace_all (self->lanes[RD_LANE_INVENTORY], inventory);
+  old_inventory = rd_device_store_take_all (self->lanes[RD_LANE_INVENTORY], inventory);
   for (guint lane = RD_LANE_BREAK_FIX; lane < RD_N_LANES; lane++)
     rd_device_store_replace_all (self->lanes[lane], in_lanes[lane]);
   for (guint lane = RD_LANE_BREAK_FIX; lane < RD_N_LANES; lane++)
@@ -365,6 +498,188 @@ rd_board_set_devices (RdBoard   *self,
       if (!save (self, &error))
         g_debug ("Could not save re-evaluated plans: %s", error->message);
     }
+
+  if (defer_release && g_hash_table_size (old_devices) + old_inventory->len > 4096)
+    {
+      Release *release = g_new0 (Release, 1);
+
+      release->items = g_steal_pointer (&old_inventory);
+      release->table = g_steal_pointer (&old_devices);
+      g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, release_step_cb, release,
+                       (GDestroyNotify) release_free);
+    }
+}
+
+/* Ends the hand-off under way, if any, as replaced by a newer one. */
+static void
+supersede_hand_off (RdBoard *self)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&self->hand_off);
+
+  if (task == NULL)
+    return;
+
+  if (self->hand_off_source != NULL)
+    g_source_destroy (self->hand_off_source);
+  g_clear_pointer (&self->hand_off_source, g_source_unref);
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "A newer inventory replaced this one");
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING]);
+}
+
+static gboolean
+hand_off_step_cb (gpointer user_data)
+{
+  RdBoard *self = user_data;
+  g_autoptr(GTask) task = g_object_ref (self->hand_off);
+  HandOff *hand_off = g_task_get_task_data (task);
+
+  if (!g_cancellable_is_cancelled (g_task_get_cancellable (task)) &&
+      !take_devices (self, hand_off, g_get_monotonic_time () + STEP_USEC))
+    return G_SOURCE_CONTINUE;
+  /* A device's notify handler may have handed over newer devices. */
+  if (self->hand_off != task)
+    return G_SOURCE_REMOVE;
+
+  /* Over before the lanes change or the callback runs, either of which
+   * may start another. */
+  g_clear_object (&self->hand_off);
+  g_clear_pointer (&self->hand_off_source, g_source_unref);
+  if (!g_task_return_error_if_cancelled (task))
+    {
+      commit_devices (self, hand_off, TRUE);
+      g_task_return_boolean (task, TRUE);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING]);
+
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * rd_board_set_devices:
+ * @devices: (element-type RdDevice): the tenant's devices, as a sync found them
+ *
+ * Takes in a fresh inventory, at once. A device already known keeps its
+ * object and takes the new facts; a device with a plan goes to its plan's
+ * lane, the others to Devices in the order given (a device listed twice,
+ * the first time). A device that is gone from the tenant leaves the board
+ * unless a plan holds it. Plans that nothing has been done for are
+ * evaluated again, since their facts may have changed. A hand-off under
+ * way (rd_board_set_devices_async()) is replaced by this one.
+ *
+ * With 100,000 devices this holds the main loop for a while; a program
+ * with a window calls rd_board_set_devices_async().
+ */
+void
+rd_board_set_devices (RdBoard   *self,
+                      GPtrArray *devices)
+{
+  HandOff *hand_off;
+
+  g_return_if_fail (RD_IS_BOARD (self));
+  g_return_if_fail (devices != NULL);
+
+  supersede_hand_off (self);
+
+  hand_off = hand_off_new (devices);
+  take_devices (self, hand_off, 0);
+  commit_devices (self, hand_off, FALSE);
+  hand_off_free (hand_off);
+}
+
+/**
+ * rd_board_set_devices_async:
+ * @devices: (element-type RdDevice): the tenant's devices, as a sync found
+ *   them; the board keeps a reference, so do not change the array
+ * @io_priority: the priority of the steps in the thread-default main
+ *   context: below GDK_PRIORITY_REDRAW (such as %G_PRIORITY_DEFAULT_IDLE)
+ *   for frames between steps, above it to have the devices in the next
+ *   frame
+ *
+ * Takes in a fresh inventory as rd_board_set_devices() does, over several
+ * main-loop iterations of a few milliseconds each, so that a window keeps
+ * responding while 100,000 devices are handed over. Devices take their new
+ * facts as the steps reach them; the lanes and rd_board_lookup_device()
+ * show the board as it was until the last step, which changes every lane
+ * at once. Moves, plans and their saving work meanwhile, and the last step
+ * places the devices by the plans as they are then.
+ *
+ * A newer hand-off, synchronous or not, replaces this one: its callback
+ * then gets %G_IO_ERROR_CANCELLED, as it does when @cancellable is
+ * cancelled (the devices taken so far keep their new facts, the lanes
+ * stay as they were).
+ */
+void
+rd_board_set_devices_async (RdBoard             *self,
+                            GPtrArray           *devices,
+                            int                  io_priority,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) old = NULL;
+
+  g_return_if_fail (RD_IS_BOARD (self));
+  g_return_if_fail (devices != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  /* The one under way ends after this one is in place, since its callback
+   * may run at once. */
+  old = g_steal_pointer (&self->hand_off);
+  if (self->hand_off_source != NULL)
+    g_source_destroy (self->hand_off_source);
+  g_clear_pointer (&self->hand_off_source, g_source_unref);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rd_board_set_devices_async);
+  g_task_set_priority (task, io_priority);
+  g_task_set_task_data (task, hand_off_new (devices), (GDestroyNotify) hand_off_free);
+
+  self->hand_off = g_object_ref (task);
+  self->hand_off_source = g_idle_source_new ();
+  g_source_set_priority (self->hand_off_source, io_priority);
+  g_source_set_callback (self->hand_off_source, hand_off_step_cb, self, NULL);
+  g_source_set_static_name (self->hand_off_source, "[recovery-desk] board hand-off");
+  g_source_attach (self->hand_off_source, g_task_get_context (task));
+
+  if (old != NULL)
+    g_task_return_new_error (old, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "A newer inventory replaced this one");
+  else
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING]);
+}
+
+/**
+ * rd_board_set_devices_finish:
+ *
+ * Returns: %TRUE once the board holds the devices; %FALSE with
+ *   %G_IO_ERROR_CANCELLED when cancelled or replaced by a newer hand-off
+ */
+gboolean
+rd_board_set_devices_finish (RdBoard       *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (RD_IS_BOARD (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rd_board_set_devices_async,
+                        FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * rd_board_get_pending:
+ *
+ * Returns: whether a hand-off (rd_board_set_devices_async()) is under way
+ */
+gboolean
+rd_board_get_pending (RdBoard *self)
+{
+  g_return_val_if_fail (RD_IS_BOARD (self), FALSE);
+
+  return self->hand_off != NULL;
 }
 
 /**
@@ -717,4 +1032,15 @@ rd_board_dup_ready_plans (RdBoard *self,
     }
 
   return plans;
+}
+
+/* For tests: a hand-off takes at most @devices devices a step (0: as many
+ * as its time allows), so that a short listing takes several steps. */
+void
+_rd_board_set_hand_off_step (RdBoard *self,
+                             guint    devices)
+{
+  g_return_if_fail (RD_IS_BOARD (self));
+
+  self->step_devices = devices;
 }

@@ -73,6 +73,8 @@ struct _RdDeviceQueryModel
   gboolean patching; /* update_few() is emitting "items-changed" */
   GCancellable *job_cancellable;
   guint generation;
+  struct _Build *build; /* entries being made for a long change, or NULL */
+  guint build_source;
 };
 
 enum
@@ -493,11 +495,11 @@ static void
 set_pending (RdDeviceQueryModel *self,
              gboolean            pending)
 {
-  gboolean was = self->job_cancellable != NULL;
+  gboolean was = rd_device_query_model_get_pending (self);
 
   if (!pending)
     g_clear_object (&self->job_cancellable);
-  if (was != pending)
+  if (was != rd_device_query_model_get_pending (self))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING]);
 }
 
@@ -700,6 +702,180 @@ update_few (RdDeviceQueryModel *self,
   self->patching = FALSE;
 }
 
+/* Long changes, in steps
+ *
+ * A change of many devices (a lane given a whole inventory) makes their
+ * entries over several main-loop iterations, before the next frame, instead
+ * of at once: the list shows the devices before until the entries are
+ * made, then sorts and filters them as any change. The entries of the
+ * devices before are kept for the devices that stay with the same facts,
+ * found by position or, when the order changed (a sync's order after the
+ * cache's), by device. A change that comes meanwhile only sets back how
+ * far the entries go, since the model itself is read as the steps go. */
+
+#define BUILD_MIN 16384
+#define BUILD_STEP_USEC 5000
+
+typedef struct _Build
+{
+  GPtrArray *entries; /* Entry, of the model's first entries->len items */
+  GPtrArray *before;  /* Entry: the source before the change */
+  GHashTable *by_device; /* RdDevice → Entry of @before, or NULL until needed */
+  guint indexed;      /* how many of @before are in @by_device */
+  gboolean changed;   /* anything but @before again, entry for entry */
+} Build;
+
+static void
+build_free (Build *build)
+{
+  g_ptr_array_unref (build->entries);
+  g_ptr_array_unref (build->before);
+  g_clear_pointer (&build->by_device, g_hash_table_unref);
+  g_free (build);
+}
+
+static void
+build_cancel (RdDeviceQueryModel *self)
+{
+  if (self->build_source != 0)
+    g_source_remove (self->build_source);
+  self->build_source = 0;
+  g_clear_pointer (&self->build, build_free);
+}
+
+static gboolean
+time_is_up (guint  i,
+            gint64 deadline)
+{
+  return i % 256 == 255 && g_get_monotonic_time () >= deadline;
+}
+
+/* Files the entries before by device, until @deadline. */
+static gboolean
+build_index (Build  *build,
+             gint64  deadline)
+{
+  if (build->by_device == NULL)
+    build->by_device = g_hash_table_new (NULL, NULL);
+
+  for (; build->indexed < build->before->len; build->indexed++)
+    {
+      Entry *entry = build->before->pdata[build->indexed];
+
+      if (time_is_up (build->indexed, deadline))
+        return FALSE;
+      g_hash_table_insert (build->by_device, entry->device, entry);
+    }
+
+  return TRUE;
+}
+
+/* Makes entries until @deadline; returns whether they are all made. */
+static gboolean
+build_entries (RdDeviceQueryModel *self,
+               gint64              deadline)
+{
+  Build *build = self->build;
+  guint n = g_list_model_get_n_items (self->model);
+
+  while (build->entries->len < n)
+    {
+      guint i = build->entries->len;
+      g_autoptr(RdDevice) device = NULL;
+      Entry *old = NULL;
+      Entry *entry;
+
+      if (time_is_up (i, deadline))
+        return FALSE;
+
+      device = g_list_model_get_item (self->model, i);
+      if (i < build->before->len && ((Entry *) build->before->pdata[i])->device == device)
+        old = build->before->pdata[i];
+      else if (build->before->len > 0)
+        {
+          if (!build_index (build, deadline))
+            return FALSE;
+          old = g_hash_table_lookup (build->by_device, device);
+        }
+
+      if (old != NULL && old->revision == _rd_device_get_revision (device))
+        entry = entry_ref (old, NULL);
+      else
+        entry = entry_new (device, self->next_serial++);
+
+      build->changed |= i >= build->before->len || build->before->pdata[i] != entry;
+      g_ptr_array_add (build->entries, entry);
+    }
+
+  return TRUE;
+}
+
+static gboolean
+build_step_cb (gpointer user_data)
+{
+  RdDeviceQueryModel *self = user_data;
+  Build *build = self->build;
+  gboolean changed;
+
+  if (!build_entries (self, g_get_monotonic_time () + BUILD_STEP_USEC))
+    return G_SOURCE_CONTINUE;
+
+  self->build_source = 0;
+  self->build = NULL;
+  changed = build->changed || build->entries->len != build->before->len;
+  g_ptr_array_unref (self->source);
+  self->source = g_ptr_array_ref (build->entries);
+  build_free (build);
+
+  /* The same devices, unchanged, in the same order: nothing to do. */
+  if (changed)
+    {
+      self->resort = TRUE;
+      update (self);
+    }
+  if (!rd_device_query_model_get_pending (self))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING]);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Takes a change of the model into the entries being made, or starts
+ * making them for a long change. Returns whether the change is taken. */
+static gboolean
+build_follow (RdDeviceQueryModel *self,
+              guint               position,
+              guint               removed,
+              guint               added)
+{
+  gboolean was_pending;
+
+  if (self->build != NULL)
+    {
+      if (self->build->entries->len > position)
+        g_ptr_array_set_size (self->build->entries, position);
+      return TRUE;
+    }
+
+  if (added < BUILD_MIN)
+    return FALSE;
+
+  was_pending = rd_device_query_model_get_pending (self);
+  self->build = g_new0 (Build, 1);
+  self->build->entries = g_ptr_array_new_full (g_list_model_get_n_items (self->model),
+                                               entry_unref);
+  self->build->before = g_ptr_array_ref (self->source);
+
+  /* Before the next frame is laid out (GDK_PRIORITY_REDRAW): the lane
+   * does not show its old devices in frames after the change. */
+  self->build_source = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 10, build_step_cb, self, NULL);
+  g_source_set_static_name (g_main_context_find_source_by_id (NULL, self->build_source),
+                            "[recovery-desk] query model entries");
+  if (!was_pending)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING]);
+
+  return TRUE;
+}
+
 static void
 on_model_items_changed_cb (GListModel         *model,
                            guint               position,
@@ -707,12 +883,17 @@ on_model_items_changed_cb (GListModel         *model,
                            guint               added,
                            RdDeviceQueryModel *self)
 {
-  g_autoptr(GPtrArray) source = g_ptr_array_new_full (self->source->len - removed + added,
-                                                      entry_unref);
-  g_autoptr(GPtrArray) gone = g_ptr_array_new_full (removed, entry_unref);
-  g_autoptr(GPtrArray) fresh = g_ptr_array_new_full (added, entry_unref);
+  g_autoptr(GPtrArray) source = NULL;
+  g_autoptr(GPtrArray) gone = NULL;
+  g_autoptr(GPtrArray) fresh = NULL;
   gboolean unchanged = removed == added;
 
+  if (build_follow (self, position, removed, added))
+    return;
+
+  source = g_ptr_array_new_full (self->source->len - removed + added, entry_unref);
+  gone = g_ptr_array_new_full (removed, entry_unref);
+  fresh = g_ptr_array_new_full (added, entry_unref);
   for (guint i = 0; i < position; i++)
     g_ptr_array_add (source, entry_ref (self->source->pdata[i], NULL));
   for (guint i = 0; i < removed; i++)
@@ -805,6 +986,7 @@ rd_device_query_model_dispose (GObject *object)
   if (self->job_cancellable != NULL)
     g_cancellable_cancel (self->job_cancellable);
   g_clear_object (&self->job_cancellable);
+  build_cancel (self);
   if (self->model != NULL)
     g_signal_handlers_disconnect_by_func (self->model, on_model_items_changed_cb, self);
   g_clear_object (&self->model);
@@ -913,6 +1095,7 @@ rd_device_query_model_set_model (RdDeviceQueryModel *self,
 
   if (self->model != NULL)
     g_signal_handlers_disconnect_by_func (self->model, on_model_items_changed_cb, self);
+  build_cancel (self);
   g_set_object (&self->model, model);
   if (model != NULL)
     g_signal_connect_object (model, "items-changed", G_CALLBACK (on_model_items_changed_cb),
@@ -993,5 +1176,5 @@ rd_device_query_model_get_pending (RdDeviceQueryModel *self)
 {
   g_return_val_if_fail (RD_IS_DEVICE_QUERY_MODEL (self), FALSE);
 
-  return self->job_cancellable != NULL;
+  return self->job_cancellable != NULL || self->build != NULL;
 }

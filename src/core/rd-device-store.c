@@ -151,3 +151,31 @@ rd_device_store_replace_all (RdDeviceStore *self,
 
   g_list_model_items_changed (G_LIST_MODEL (self), 0, old->len, self->items->len);
 }
+
+/**
+ * rd_device_store_take_all:
+ * @devices: (transfer full) (element-type RdDevice): the new contents, in
+ *   order, an array whose free function is g_object_unref()
+ *
+ * Replaces every item as rd_device_store_replace_all() does, with @devices
+ * itself: its references become the store's, and no device is touched.
+ *
+ * Returns: (transfer full) (element-type RdDevice): the items before, whose
+ *   references the caller lets go of when it suits it
+ */
+GPtrArray *
+rd_device_store_take_all (RdDeviceStore *self,
+                          GPtrArray     *devices)
+{
+  GPtrArray *old;
+
+  g_return_val_if_fail (RD_IS_DEVICE_STORE (self), NULL);
+  g_return_val_if_fail (devices != NULL, NULL);
+
+  old = self->items;
+  self->items = devices;
+  if (old->len > 0 || devices->len > 0)
+    g_list_model_items_changed (G_LIST_MODEL (self), 0, old->len, devices->len);
+
+  return old;
+}

@@ -21,5 +21,7 @@ gboolean       rd_device_store_remove      (RdDeviceStore *self,
                                             RdDevice      *device);
 void           rd_device_store_replace_all (RdDeviceStore *self,
                                             GPtrArray     *devices);
+GPtrArray     *rd_device_store_take_all    (RdDeviceStore *self,
+                                            GPtrArray     *devices);
 
 G_END_DECLS
