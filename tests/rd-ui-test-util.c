@@ -331,14 +331,17 @@ rd_ui_test_demo_open (RdUiTestDemo  *demo,
 }
 
 /* For rd_ui_test_iterate_until(): the demo's sync (an RdUiTestDemo) is
- * done. */
+ * done, and the board has its devices (the window hands them over in
+ * steps, rd_board_set_devices_async()). */
 gboolean
 rd_ui_test_demo_synced (gpointer data)
 {
   RdUiTestDemo *demo = data;
   RdTenantSync *sync = rd_session_get_sync (demo->session);
+  RdBoard *board = rd_session_get_board (demo->session);
 
-  return sync != NULL && rd_tenant_sync_get_phase (sync) == RD_SYNC_PHASE_DONE;
+  return sync != NULL && rd_tenant_sync_get_phase (sync) == RD_SYNC_PHASE_DONE &&
+         (board == NULL || !rd_board_get_pending (board));
 }
 
 /* Closes the demo's window and checks that the session and its board go

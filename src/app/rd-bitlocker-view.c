@@ -28,9 +28,9 @@
  * list model finds its input already in order (one run, n comparisons) in
  * the default sort, and a hand-off of 100,000 devices does not stall the
  * main thread; other columns sort on the main thread when chosen.
- * A second GtkFilterListModel over the flattened lanes counts the ready
- * devices; both follow the lanes' items-changed, and RdBoard splices every
- * lane on a refresh, so the cells and the counts see fresh facts. */
+ * The ready devices are counted over the flattened lanes (in steps for a
+ * long list); both follow the lanes' items-changed, and RdBoard splices
+ * every lane on a refresh, so the cells and the counts see fresh facts. */
 
 struct _RdBitlockerView
 {
@@ -47,7 +47,10 @@ struct _RdBitlockerView
   GtkSortListModel *sort_model;
   GtkFilterListModel *filter_model;
   GtkCustomFilter *not_ready_filter;
-  GtkFilterListModel *ready_model;
+  guint counted_ready; /* the ready devices of the last count */
+  guint count_next;    /* the count under way: how far it is */
+  guint count_partial; /* and how many it found */
+  guint count_source;
   GtkSingleSelection *selection;
 
   GtkFileChooserNative *chooser;
@@ -101,13 +104,6 @@ is_ready (RdDevice *device)
 }
 
 static gboolean
-filter_ready (gpointer item,
-              gpointer user_data)
-{
-  return is_ready (item);
-}
-
-static gboolean
 filter_shown (gpointer item,
               gpointer user_data)
 {
@@ -120,7 +116,7 @@ static void
 update_counts (RdBitlockerView *self)
 {
   guint total = g_list_model_get_n_items (G_LIST_MODEL (self->devices));
-  guint ready = g_list_model_get_n_items (G_LIST_MODEL (self->ready_model));
+  guint ready = MIN (self->counted_ready, total);
   guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->filter_model));
   g_autofree char *count = NULL;
   g_autofree char *summary = NULL;
@@ -170,6 +166,67 @@ update_counts (RdBitlockerView *self)
 static void
 on_model_items_changed_cb (RdBitlockerView *self)
 {
+  update_counts (self);
+}
+
+/* Counting the ready devices: at once for a short list, else in steps
+ * before the next frame (GDK_PRIORITY_REDRAW), so that a hand-off of
+ * 100,000 devices does not hold the main loop while every device's
+ * readiness is read. */
+
+#define COUNT_AT_ONCE 4096
+#define COUNT_STEP_USEC 5000
+
+/* Returns whether the count is done, before @deadline (0: none). */
+static gboolean
+count_ready (RdBitlockerView *self,
+             gint64           deadline)
+{
+  GListModel *devices = G_LIST_MODEL (self->devices);
+  guint n = g_list_model_get_n_items (devices);
+
+  for (; self->count_next < n; self->count_next++)
+    {
+      g_autoptr(RdDevice) device = NULL;
+
+      if (deadline != 0 && self->count_next % 256 == 255 && g_get_monotonic_time () >= deadline)
+        return FALSE;
+      device = g_list_model_get_item (devices, self->count_next);
+      if (is_ready (device))
+        self->count_partial++;
+    }
+
+  self->counted_ready = self->count_partial;
+  return TRUE;
+}
+
+static gboolean
+count_step_cb (gpointer user_data)
+{
+  RdBitlockerView *self = user_data;
+
+  if (!count_ready (self, g_get_monotonic_time () + COUNT_STEP_USEC))
+    return G_SOURCE_CONTINUE;
+
+  self->count_source = 0;
+  update_counts (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_devices_items_changed_cb (RdBitlockerView *self)
+{
+  self->count_next = 0;
+  self->count_partial = 0;
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->devices)) > COUNT_AT_ONCE)
+    {
+      if (self->count_source == 0)
+        self->count_source = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 10, count_step_cb, self, NULL);
+      return;
+    }
+
+  g_clear_handle_id (&self->count_source, g_source_remove);
+  count_ready (self, 0);
   update_counts (self);
 }
 
@@ -670,8 +727,9 @@ rd_bitlocker_view_dispose (GObject *object)
   g_clear_object (&self->chooser);
 
   /* The models may outlive the template children their handlers update. */
-  if (self->ready_model != NULL)
-    g_signal_handlers_disconnect_by_data (self->ready_model, self);
+  g_clear_handle_id (&self->count_source, g_source_remove);
+  if (self->devices != NULL)
+    g_signal_handlers_disconnect_by_data (self->devices, self);
   if (self->filter_model != NULL)
     g_signal_handlers_disconnect_by_data (self->filter_model, self);
 
@@ -684,7 +742,6 @@ rd_bitlocker_view_dispose (GObject *object)
   g_clear_object (&self->not_ready_filter);
   g_clear_object (&self->sort_model);
   g_clear_object (&self->by_name);
-  g_clear_object (&self->ready_model);
   g_clear_object (&self->devices);
   g_clear_object (&self->lanes);
   g_clear_object (&self->board);
@@ -817,9 +874,9 @@ rd_bitlocker_view_init (RdBitlockerView *self)
   self->cancellable = g_cancellable_new ();
   self->lanes = g_list_store_new (G_TYPE_LIST_MODEL);
   self->devices = gtk_flatten_list_model_new (g_object_ref (G_LIST_MODEL (self->lanes)));
-  self->ready_model =
-    gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->devices)),
-                               GTK_FILTER (gtk_custom_filter_new (filter_ready, NULL, NULL)));
+  /* Before the rows' models: the counts they update are then current. */
+  g_signal_connect_object (self->devices, "items-changed",
+                           G_CALLBACK (on_devices_items_changed_cb), self, G_CONNECT_SWAPPED);
 
   self->by_name = rd_device_query_model_new ();
   rd_device_query_model_set_sort (self->by_name, RD_DEVICE_SORT_NAME);
@@ -837,8 +894,6 @@ rd_bitlocker_view_init (RdBitlockerView *self)
   self->selection = rd_view_set_stable_model (self->column_view, G_LIST_MODEL (self->filter_model));
   gtk_column_view_sort_by_column (self->column_view, self->name_column, GTK_SORT_ASCENDING);
 
-  g_signal_connect_object (self->ready_model, "items-changed",
-                           G_CALLBACK (on_model_items_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->filter_model, "items-changed",
                            G_CALLBACK (on_model_items_changed_cb), self, G_CONNECT_SWAPPED);
 
@@ -928,7 +983,7 @@ rd_bitlocker_view_get_n_ready (RdBitlockerView *self)
 {
   g_return_val_if_fail (RD_IS_BITLOCKER_VIEW (self), 0);
 
-  return g_list_model_get_n_items (G_LIST_MODEL (self->ready_model));
+  return MIN (self->counted_ready, g_list_model_get_n_items (G_LIST_MODEL (self->devices)));
 }
 
 /**

@@ -791,6 +791,30 @@ set_sync (RdWindow     *self,
 
 static void check_interrupted_plans (RdWindow *self);
 
+/* The board has the devices, unless a newer inventory replaced them. */
+static void
+on_devices_handed_off_cb (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  g_autoptr(RdWindow) self = user_data;
+
+  if (rd_board_set_devices_finish (RD_BOARD (source), result, NULL))
+    check_interrupted_plans (self);
+}
+
+/* Hands @devices to the board over several main-loop iterations: with
+ * 100,000 devices, at once would hold the window for a quarter second.
+ * @io_priority above GDK_PRIORITY_REDRAW has them in the next frame. */
+static void
+hand_off_devices (RdWindow  *self,
+                  GPtrArray *devices,
+                  int        io_priority)
+{
+  rd_board_set_devices_async (self->board, devices, io_priority, self->cancellable,
+                              on_devices_handed_off_cb, g_object_ref (self));
+}
+
 static void
 on_sync_run_cb (GObject      *source,
                 GAsyncResult *result,
@@ -829,11 +853,13 @@ on_sync_run_cb (GObject      *source,
       return;
     }
 
+  /* A frame between steps: the window shows the board it has meanwhile. */
   if (self->board != NULL)
-    rd_board_set_devices (self->board, devices);
+    hand_off_devices (self, devices, G_PRIORITY_DEFAULT_IDLE);
+  else
+    check_interrupted_plans (self);
   update_stale_notice (self);
   show_notes (self);
-  check_interrupted_plans (self);
 }
 
 static void
@@ -886,11 +912,10 @@ on_load_cache_cb (GObject      *source,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
+  /* Before the first frame, as the steps' priority is above redrawing:
+   * the window opens on the cached devices. */
   if (devices != NULL && self->board != NULL)
-    {
-      rd_board_set_devices (self->board, devices);
-      check_interrupted_plans (self);
-    }
+    hand_off_devices (self, devices, G_PRIORITY_HIGH_IDLE + 10);
   else if (error != NULL)
     g_debug ("No usable inventory cache: %s", error->message);
 
