@@ -15,6 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* The inventory cache in a form that loads fast. The JSON cache
  * (inventory-<tenant>.json) stays the cache of record: it is what older
  * builds read and what people can look at. Beside it, inventory-<tenant>.bin
@@ -431,6 +435,53 @@ take_i64 (Cursor *cursor)
   return value;
 }
 
+/* g_utf8_validate (s, length, NULL), which takes a byte at a time: most
+ * of the cache's text is ASCII, checked here 16 or 8 bytes at a time for a
+ * byte that is 0 or above 0x7f (either sends the string to GLib). It was a
+ * quarter of reading 100,000 devices. @available bytes from @s can be read
+ * (at least @length): a string's last block is read whole and the bytes
+ * past its end ignored. */
+static gboolean
+utf8_validate (const char *s,
+               gsize       length,
+               gsize       available)
+{
+  const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
+  const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
+  gsize i = 0;
+
+#ifdef __SSE2__
+  for (; i < length && i + 16 <= available; i += 16)
+    {
+      __m128i bytes = _mm_loadu_si128 ((const __m128i *) (gconstpointer) (s + i));
+      /* movemask takes the high bits; a zero byte compares equal to 0. */
+      guint mask = (guint) _mm_movemask_epi8 (
+        _mm_or_si128 (bytes, _mm_cmpeq_epi8 (bytes, _mm_setzero_si128 ())));
+
+      if (length - i < 16)
+        mask &= (1u << (length - i)) - 1;
+      if (mask != 0)
+        return g_utf8_validate (s, length, NULL);
+    }
+  if (i >= length)
+    return TRUE;
+#endif
+  for (; i + 8 <= length; i += 8)
+    {
+      guint64 word;
+
+      memcpy (&word, s + i, sizeof word);
+      /* A high bit set, or a zero byte (the second term's classic test). */
+      if ((word & highs) != 0 || ((word - ones) & ~word & highs) != 0)
+        return g_utf8_validate (s, length, NULL);
+    }
+  for (; i < length; i++)
+    if (s[i] == '\0' || (guchar) s[i] > 0x7f)
+      return g_utf8_validate (s, length, NULL);
+
+  return TRUE;
+}
+
 /* A string in place: valid UTF-8, NUL-terminated, or %NULL. */
 static const char *
 take_string (Cursor *cursor)
@@ -441,7 +492,7 @@ take_string (Cursor *cursor)
   if (!cursor->ok || length == NULL_LENGTH)
     return NULL;
   if ((gsize) (cursor->end - cursor->p) <= length || cursor->p[length] != '\0' ||
-      !g_utf8_validate (cursor->p, length, NULL))
+      !utf8_validate (cursor->p, length, cursor->end - cursor->p))
     {
       cursor->ok = FALSE;
       return NULL;

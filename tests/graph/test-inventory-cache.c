@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <utime.h>
 
@@ -211,6 +212,77 @@ test_damaged (Fixture       *fixture,
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
 }
 
+/* Strings of every length around the reader's 8- and 16-byte blocks, in
+ * ASCII or not, read back as written; a zero byte or a byte that is not
+ * UTF-8 inside one makes the companion damaged, a valid character does
+ * not. */
+static void
+test_strings (Fixture       *fixture,
+              gconstpointer  data)
+{
+  static const char marker[] = "MARKER-0123456789-ABCDEFGHIJKLMNOP-XYZ";
+  static const gsize offsets[] = { 3, 20, 35 };
+  static const char bad[] = { '\0', '\xff', '\x80' };
+  g_autofree char *path = _rd_inventory_cache_dup_binary_path (fixture->json_path);
+  g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) read = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  RdDevice *marked;
+  gsize length;
+  char *at;
+
+  for (guint i = 0; i <= 40; i++)
+    {
+      RdDevice *device = full_device (i);
+      g_autofree char *ascii = g_strnfill (i, 'a' + i % 26);
+      g_autofree char *before = g_strnfill (i % 24, 'b');
+      g_autofree char *accented = g_strconcat (before, "Ö", "-tail", NULL);
+
+      g_object_set (device, "name", ascii, "user-display-name", accented, NULL);
+      g_ptr_array_add (devices, device);
+    }
+  marked = full_device (99);
+  g_object_set (marked, "model", marker, NULL);
+  g_ptr_array_insert (devices, 7, marked);
+
+  write_json (fixture, devices);
+  g_assert_true (_rd_inventory_cache_write_binary (fixture->json_path, HEADER, devices, &error));
+  g_assert_no_error (error);
+  read = _rd_inventory_cache_read_binary (fixture->json_path, NULL, &error);
+  g_assert_no_error (error);
+  assert_same_devices (devices, read);
+  g_clear_pointer (&read, g_ptr_array_unref);
+
+  /* The model is searchable, but the search text holds it in lower case:
+   * the marker is there once. */
+  g_assert_true (g_file_get_contents (path, &contents, &length, &error));
+  at = memmem (contents, length, marker, strlen (marker));
+  g_assert_nonnull (at);
+  g_assert_null (memmem (at + 1, length - (at + 1 - contents), marker, strlen (marker)));
+
+  for (guint i = 0; i < G_N_ELEMENTS (offsets); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (bad); j++)
+      {
+        char saved = at[offsets[i]];
+
+        at[offsets[i]] = bad[j];
+        g_assert_true (g_file_set_contents (path, contents, length, &error));
+        g_assert_null (_rd_inventory_cache_read_binary (fixture->json_path, NULL, &error));
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+        g_clear_error (&error);
+        at[offsets[i]] = saved;
+      }
+
+  /* Two ASCII bytes become one two-byte character. */
+  memcpy (at + 20, "Ö", 2);
+  g_assert_true (g_file_set_contents (path, contents, length, &error));
+  read = _rd_inventory_cache_read_binary (fixture->json_path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (rd_device_get_model (g_ptr_array_index (read, 7)), ==,
+                   "MARKER-0123456789-ABÖEFGHIJKLMNOP-XYZ");
+}
+
 static RdTenantSync *
 new_sync (void)
 {
@@ -406,6 +478,8 @@ main (int   argc,
   g_test_add ("/rd/inventory-cache/round-trip", Fixture, NULL, fixture_set_up, test_round_trip,
               fixture_tear_down);
   g_test_add ("/rd/inventory-cache/stale", Fixture, NULL, fixture_set_up, test_stale,
+              fixture_tear_down);
+  g_test_add ("/rd/inventory-cache/strings", Fixture, NULL, fixture_set_up, test_strings,
               fixture_tear_down);
   g_test_add ("/rd/inventory-cache/damaged", Fixture, NULL, fixture_set_up, test_damaged,
               fixture_tear_down);
