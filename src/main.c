@@ -14,6 +14,7 @@ main (int   argc,
 {
   g_autoptr(RdApplication) app = NULL;
 
+  rd_application_prepare_start ();
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

@@ -111,6 +111,30 @@ on_about_activated_cb (GSimpleAction *action,
                          NULL);
 }
 
+/* The keyboard shortcuts window, built the first time it is asked for
+ * rather than with every main window (GtkApplication builds a
+ * "gtk/help-overlay.ui" resource as it adds each window: 10 ms of a start).
+ * Once built, GtkApplicationWindow keeps it and closes it with the window. */
+static void
+on_show_help_overlay_activated_cb (GSimpleAction *action,
+                                   GVariant      *parameter,
+                                   gpointer       user_data)
+{
+  GtkApplicationWindow *window = GTK_APPLICATION_WINDOW (user_data);
+  GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (window);
+
+  if (overlay == NULL)
+    {
+      g_autoptr(GtkBuilder) builder =
+        gtk_builder_new_from_resource (RESOURCE_PREFIX "/help-overlay.ui");
+
+      overlay = GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "help_overlay"));
+      gtk_application_window_set_help_overlay (window, overlay);
+    }
+
+  gtk_window_present (GTK_WINDOW (overlay));
+}
+
 static const GActionEntry app_actions[] = {
   { "quit", on_quit_activated_cb },
   { "preferences", on_preferences_activated_cb },
@@ -174,6 +198,64 @@ open_start_session (RdApplication *self)
   self->start_session = g_steal_pointer (&session);
 }
 
+/* The start's environment */
+
+static gboolean start_set_gdk_debug;
+static gboolean start_set_gtk_theme;
+
+/**
+ * rd_application_prepare_start:
+ *
+ * Spares a start two pieces of GTK set-up whose results are thrown away;
+ * main() calls it first, while the process has a single thread (setting
+ * the environment later could race with another thread reading it).
+ *
+ * - With `GSK_RENDERER=cairo` nothing is drawn with GL, yet GTK 4.8 sets
+ *   GL up as it opens an X11 display, to pick a visual: 50–100 ms here.
+ *   `GDK_DEBUG=gl-disable` skips that; GDK then picks the same 32-bit
+ *   visual from the X server's list.
+ * - GTK parses its default theme as it starts (about 25 ms), then
+ *   libadwaita replaces it with its empty "Adwaita-empty" theme and its own
+ *   style sheet. `GTK_THEME=Adwaita-empty` has GTK load the empty theme
+ *   first; it is dropped again before libadwaita starts, which only loads
+ *   its style sheet when `GTK_THEME` is unset.
+ *
+ * A `GDK_DEBUG` or `GTK_THEME` of the user's own is left as it is. Both
+ * are dropped once GTK has started (see rd_application_startup()), so that
+ * the processes the app starts do not inherit them.
+ */
+void
+rd_application_prepare_start (void)
+{
+  const char *renderer = g_getenv ("GSK_RENDERER");
+
+  if (renderer != NULL && g_ascii_strcasecmp (renderer, "cairo") == 0 &&
+      g_getenv ("GDK_DEBUG") == NULL)
+    start_set_gdk_debug = g_setenv ("GDK_DEBUG", "gl-disable", FALSE);
+  if (g_getenv ("GTK_THEME") == NULL)
+    start_set_gtk_theme = g_setenv ("GTK_THEME", "Adwaita-empty", FALSE);
+}
+
+/* Starts GTK with the environment rd_application_prepare_start() set, then
+ * drops it (see there). Dropping a variable cannot make a concurrent
+ * getenv() read freed memory, as adding one can. */
+static void
+start_gtk (void)
+{
+  if (!gtk_is_initialized ())
+    {
+      gtk_init ();
+      /* The display's settings load the theme as they are made. */
+      gtk_settings_get_default ();
+    }
+  if (start_set_gdk_debug)
+    g_unsetenv ("GDK_DEBUG");
+  if (start_set_gtk_theme)
+    g_unsetenv ("GTK_THEME");
+  start_set_gdk_debug = FALSE;
+  start_set_gtk_theme = FALSE;
+}
+
 /* GApplication overrides */
 
 static int
@@ -196,12 +278,14 @@ rd_application_startup (GApplication *application)
 {
   static const char *quit_accels[] = { "<Control>q", NULL };
   static const char *preferences_accels[] = { "<Control>comma", NULL };
+  static const char *help_overlay_accels[] = { "<Control>question", NULL };
 
   /* main() has set the locale; GTK setting it again while the prefetch
    * thread reads locale data would race with it. */
   if (!gtk_is_initialized ())
     gtk_disable_setlocale ();
   open_start_session (RD_APPLICATION (application));
+  start_gtk ();
 
   G_APPLICATION_CLASS (rd_application_parent_class)->startup (application);
 
@@ -210,6 +294,8 @@ rd_application_startup (GApplication *application)
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.preferences",
                                          preferences_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (application), "win.show-help-overlay",
+                                         help_overlay_accels);
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (),
                                       ADW_COLOR_SCHEME_DEFAULT);
 }
@@ -240,6 +326,22 @@ rd_application_activate (GApplication *application)
 }
 
 static void
+rd_application_window_added (GtkApplication *application,
+                             GtkWindow      *window)
+{
+  static const GActionEntry window_actions[] = {
+    { "show-help-overlay", on_show_help_overlay_activated_cb },
+  };
+
+  GTK_APPLICATION_CLASS (rd_application_parent_class)->window_added (application, window);
+
+  if (GTK_IS_APPLICATION_WINDOW (window) &&
+      g_action_map_lookup_action (G_ACTION_MAP (window), "show-help-overlay") == NULL)
+    g_action_map_add_action_entries (G_ACTION_MAP (window), window_actions,
+                                     G_N_ELEMENTS (window_actions), window);
+}
+
+static void
 rd_application_dispose (GObject *object)
 {
   RdApplication *self = (RdApplication *) object;
@@ -256,11 +358,13 @@ rd_application_class_init (RdApplicationClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+  GtkApplicationClass *gtk_app_class = GTK_APPLICATION_CLASS (klass);
 
   object_class->dispose = rd_application_dispose;
   app_class->handle_local_options = rd_application_handle_local_options;
   app_class->startup = rd_application_startup;
   app_class->activate = rd_application_activate;
+  gtk_app_class->window_added = rd_application_window_added;
 }
 
 static void

@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (RdApplication, rd_application, RD, APPLICATION, AdwApplication)
 
+void           rd_application_prepare_start (void);
 RdApplication *rd_application_new         (void);
 RdBoard       *rd_application_get_board   (RdApplication *self);
 void           rd_application_flush_cache (RdApplication *self,
