@@ -694,8 +694,7 @@ test_card_tooltips (void)
   g_autoptr(RdDevice) other = make_device ("d8", "PC-8", RD_JOIN_TYPE_ENTRA_JOINED);
   g_autoptr(GDateTime) last_sync = g_date_time_new_utc (2026, 11, 19, 17, 0, 0);
   GtkWidget *card = g_object_ref_sink (rd_device_card_new ());
-  GtkWidget *details = rd_ui_test_card_part (RD_DEVICE_CARD (card), "details_label");
-  GtkWidget *sync = rd_ui_test_card_part (RD_DEVICE_CARD (card), "sync_label");
+  GtkWidget *details, *sync;
   g_autofree char *text = NULL;
 
   g_object_set (pc, "model", "Latitude 7440", "user-display-name", "Åsa Öberg", "last-sync",
@@ -704,6 +703,8 @@ test_card_tooltips (void)
                 "last-sync", NULL, NULL);
 
   rd_device_card_set_device (RD_DEVICE_CARD (card), pc);
+  details = rd_ui_test_card_part (RD_DEVICE_CARD (card), "details_label");
+  sync = rd_ui_test_card_part (RD_DEVICE_CARD (card), "sync_label");
   text = rd_device_card_dup_tooltip (RD_DEVICE_CARD (card), details);
   g_assert_cmpstr (text, ==, gtk_label_get_label (GTK_LABEL (details)));
   g_assert_nonnull (strstr (text, "Latitude 7440"));
@@ -723,11 +724,16 @@ test_card_tooltips (void)
   g_assert_finalize_object (card);
 }
 
-/* A fresh card holds what the inventory shows and nothing more; a plan
- * lane's parts are built when first needed, in their place, and kept. */
+/* A fresh card holds no parts; its first device brings what the inventory
+ * shows and nothing more; a plan lane's parts are built when first needed,
+ * in their place, and kept. */
 static void
 test_card_parts (void)
 {
+  static const char *const shown[] = {
+    "name_label", "details_label", "sync_label", "bitlocker_badge",
+    "autopilot_badge", "compliance_badge", "menu_button",
+  };
   static const char *const later[] = {
     "state_label", "wipe_badge", "result_box", "spinner", "result_label",
     "request_box", "request_label", "copy_button", "menu",
@@ -745,7 +751,18 @@ test_card_parts (void)
   GtkWidget *child, *wipe, *state, *result, *spinner, *request;
   guint n_children = 0;
 
+  /* A list view builds up to 200 cards for a new list, and a lane binds
+   * those far off screen later: until then a card is empty. */
+  for (guint i = 0; i < G_N_ELEMENTS (shown); i++)
+    g_assert_null (rd_device_card_get_part (self, shown[i]));
+  g_assert_null (gtk_widget_get_first_child (card));
+  rd_device_card_set_device (self, NULL);
+  rd_device_card_set_plan (self, NULL);
+  g_assert_null (gtk_widget_get_first_child (card));
+
   rd_device_card_set_device (self, pc);
+  for (guint i = 0; i < G_N_ELEMENTS (shown); i++)
+    g_assert_nonnull (rd_device_card_get_part (self, shown[i]));
   for (guint i = 0; i < G_N_ELEMENTS (later); i++)
     g_assert_null (rd_device_card_get_part (self, later[i]));
   for (child = gtk_widget_get_first_child (card); child != NULL;
@@ -810,7 +827,14 @@ test_card_parts (void)
   g_assert_false (gtk_widget_get_visible (request));
   g_assert_true (rd_device_card_get_part (self, "request_box") == request);
   g_assert_true (gtk_widget_get_visible (rd_ui_test_card_part (self, "menu_button")));
+  g_assert_finalize_object (card);
 
+  /* A plan alone brings the parts too. */
+  card = g_object_ref_sink (rd_device_card_new ());
+  rd_device_card_set_plan (RD_DEVICE_CARD (card), plan);
+  for (guint i = 0; i < G_N_ELEMENTS (shown); i++)
+    g_assert_nonnull (rd_device_card_get_part (RD_DEVICE_CARD (card), shown[i]));
+  g_assert_nonnull (rd_device_card_get_part (RD_DEVICE_CARD (card), "state_label"));
   g_assert_finalize_object (card);
 }
 
@@ -838,9 +862,10 @@ test_card_layout (void)
   g_autoptr(GError) error = NULL;
   GtkWidget *card = g_object_ref_sink (rd_device_card_new ());
   RdDeviceCard *self = RD_DEVICE_CARD (card);
+  GtkWidget *unbound = g_object_ref_sink (rd_device_card_new ());
   GtkWindow *window;
   graphene_rect_t name, state, details, sync, bitlocker, compliance, result, request, menu, copy;
-  int width, inventory_height;
+  int width, inventory_height, minimum, natural, unbound_minimum, unbound_natural;
 
   gtk_widget_set_valign (card, GTK_ALIGN_START);
   window = rd_ui_test_window_new (card, 360, 400);
@@ -848,6 +873,18 @@ test_card_layout (void)
   gtk_window_present (window);
   rd_ui_test_iterate (100);
   inventory_height = gtk_widget_get_height (card);
+
+  /* A card no device was given yet measures as that inventory card, with
+   * no parts to lay out. */
+  gtk_widget_measure (card, GTK_ORIENTATION_VERTICAL, gtk_widget_get_width (card), &minimum,
+                      &natural, NULL, NULL);
+  g_assert_cmpint (natural, >, inventory_height / 2);
+  gtk_widget_measure (unbound, GTK_ORIENTATION_VERTICAL, gtk_widget_get_width (card),
+                      &unbound_minimum, &unbound_natural, NULL, NULL);
+  g_assert_cmpint (unbound_minimum, ==, minimum);
+  g_assert_cmpint (unbound_natural, ==, natural);
+  g_assert_null (gtk_widget_get_first_child (unbound));
+  g_assert_finalize_object (unbound);
 
   g_assert_true (rd_plan_transition (plan, RD_PLAN_STATE_READY, &error));
   g_assert_true (rd_plan_transition (plan, RD_PLAN_STATE_SENDING, &error));

@@ -27,9 +27,12 @@
  * A lane's list view builds up to 200 cards at once whenever the list it
  * shows changes, so a card is built in code, without a template, and lays
  * its parts out itself instead of through nested boxes. A fresh card holds
- * only what a card in the inventory shows; the parts a plan lane adds (the
- * state, the wipe badge, the result and request lines) and the menu's
- * popover are built the first time they are needed, then kept. */
+ * no parts: those a card in the inventory shows are built when it is first
+ * given a device or a plan (of the 200 cards a list view builds for a new
+ * list, those far off screen are bound a few a frame after it shows, see
+ * RdLaneView), and the parts a plan lane adds (the state, the wipe badge,
+ * the result and request lines) and the menu's popover the first time they
+ * are needed; then they are kept. */
 
 struct _RdDeviceCard
 {
@@ -163,6 +166,57 @@ rd_device_card_dup_tooltip (RdDeviceCard *self,
 }
 
 /* Parts built on first need */
+
+static void on_menu_button_clicked_cb (RdDeviceCard *self);
+
+/* What every card shows: built with its first device or plan. */
+static void
+ensure_parts (RdDeviceCard *self)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+
+  if (self->name_label != NULL)
+    return;
+
+  self->name_label = new_label ("heading", PANGO_ELLIPSIZE_END);
+  gtk_label_set_xalign (GTK_LABEL (self->name_label), 0);
+  gtk_widget_set_hexpand (self->name_label, TRUE);
+  gtk_widget_set_parent (self->name_label, widget);
+
+  self->details_label = new_label ("dim-label", PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (self->details_label, "caption");
+  gtk_label_set_xalign (GTK_LABEL (self->details_label), 0);
+  gtk_widget_set_hexpand (self->details_label, TRUE);
+  gtk_widget_set_parent (self->details_label, widget);
+
+  self->sync_label = new_label ("caption", PANGO_ELLIPSIZE_NONE);
+  gtk_widget_add_css_class (self->sync_label, "numeric");
+  gtk_label_set_xalign (GTK_LABEL (self->sync_label), 1);
+  g_signal_connect (self->sync_label, "query-tooltip", G_CALLBACK (on_sync_label_query_tooltip_cb),
+                    self);
+  gtk_widget_set_has_tooltip (self->sync_label, TRUE);
+  gtk_widget_set_parent (self->sync_label, widget);
+
+  self->bitlocker_badge = new_label ("badge", PANGO_ELLIPSIZE_END);
+  gtk_widget_set_parent (self->bitlocker_badge, widget);
+  self->autopilot_badge = new_label ("badge", PANGO_ELLIPSIZE_END);
+  gtk_widget_set_parent (self->autopilot_badge, widget);
+  self->compliance_badge = new_label ("badge", PANGO_ELLIPSIZE_END);
+  gtk_widget_set_parent (self->compliance_badge, widget);
+
+  /* A plain button: a GtkMenuButton (a toggle button inside, and its own
+   * set-up) made a card a quarter dearer to build; see popup_menu(). */
+  self->menu_button = gtk_button_new_from_icon_name ("view-more-symbolic");
+  gtk_widget_set_valign (self->menu_button, GTK_ALIGN_START);
+  gtk_widget_add_css_class (self->menu_button, "flat");
+  gtk_widget_add_css_class (self->menu_button, "circular");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->menu_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Device Menu"), GTK_ACCESSIBLE_PROPERTY_HAS_POPUP, TRUE, -1);
+  rd_view_set_tooltip (self->menu_button, _("Device Menu"));
+  g_signal_connect_swapped (self->menu_button, "clicked", G_CALLBACK (on_menu_button_clicked_cb),
+                            self);
+  gtk_widget_set_parent (self->menu_button, widget);
+}
 
 static void
 ensure_state_label (RdDeviceCard *self)
@@ -565,7 +619,8 @@ update_plan (RdDeviceCard *self)
 
   /* A sent action cannot be taken back, so its card offers no move. */
   set_move_enabled (self, movable);
-  gtk_widget_set_visible (self->menu_button, movable);
+  if (self->menu_button != NULL)
+    gtk_widget_set_visible (self->menu_button, movable);
   if (!movable && self->menu != NULL)
     gtk_popover_popdown (GTK_POPOVER (self->menu));
 
@@ -784,7 +839,7 @@ on_secondary_click_pressed_cb (GtkGestureClick *gesture,
                                double           y,
                                RdDeviceCard    *self)
 {
-  if (!gtk_widget_get_visible (self->menu_button))
+  if (self->menu_button == NULL || !gtk_widget_get_visible (self->menu_button))
     return;
 
   gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
@@ -987,7 +1042,7 @@ layout_columns (RdDeviceCard *self,
 
   *column_width = width;
   *menu_width = 0;
-  if (gtk_widget_should_layout (self->menu_button))
+  if (self->menu_button != NULL && gtk_widget_should_layout (self->menu_button))
     {
       gtk_widget_measure (self->menu_button, GTK_ORIENTATION_HORIZONTAL, -1, &sizes[1].minimum_size,
                           &sizes[1].natural_size, NULL, NULL);
@@ -1039,7 +1094,7 @@ measure_card (RdDeviceCard   *self,
             *minimum = MAX (*minimum, row_minimum);
             *natural = MAX (*natural, row_natural);
           }
-      if (gtk_widget_should_layout (self->menu_button))
+      if (self->menu_button != NULL && gtk_widget_should_layout (self->menu_button))
         {
           int button_minimum, button_natural;
 
@@ -1058,7 +1113,7 @@ measure_card (RdDeviceCard   *self,
       *minimum += rows[i].height.minimum_size + (i > 0 ? ROW_SPACING : 0);
       *natural += rows[i].height.natural_size + (i > 0 ? ROW_SPACING : 0);
     }
-  if (gtk_widget_should_layout (self->menu_button))
+  if (self->menu_button != NULL && gtk_widget_should_layout (self->menu_button))
     {
       int button_minimum, button_natural;
 
@@ -1105,6 +1160,9 @@ rd_device_card_measure (GtkWidget      *widget,
       return;
     }
 
+  /* An empty card measured before any card of this size had a device
+   * builds its parts to measure as one. */
+  ensure_parts (self);
   measure_card (self, orientation, for_size, minimum, natural);
 
   if (self->device != NULL && self->plan == NULL)
@@ -1146,7 +1204,7 @@ rd_device_card_size_allocate (GtkWidget *widget,
   int y = 0;
 
   n_rows = layout_columns (self, width, rows, &column_width, &menu_width);
-  if (gtk_widget_should_layout (self->menu_button))
+  if (self->menu_button != NULL && gtk_widget_should_layout (self->menu_button))
     allocate_child (self->menu_button, rtl, width, column_width + SPACING, 0, menu_width, height);
 
   for (guint i = 0; i < n_rows; i++)
@@ -1280,45 +1338,6 @@ rd_device_card_init (RdDeviceCard *self)
 
   gtk_widget_add_css_class (widget, "card");
 
-  self->name_label = new_label ("heading", PANGO_ELLIPSIZE_END);
-  gtk_label_set_xalign (GTK_LABEL (self->name_label), 0);
-  gtk_widget_set_hexpand (self->name_label, TRUE);
-  gtk_widget_set_parent (self->name_label, widget);
-
-  self->details_label = new_label ("dim-label", PANGO_ELLIPSIZE_END);
-  gtk_widget_add_css_class (self->details_label, "caption");
-  gtk_label_set_xalign (GTK_LABEL (self->details_label), 0);
-  gtk_widget_set_hexpand (self->details_label, TRUE);
-  gtk_widget_set_parent (self->details_label, widget);
-
-  self->sync_label = new_label ("caption", PANGO_ELLIPSIZE_NONE);
-  gtk_widget_add_css_class (self->sync_label, "numeric");
-  gtk_label_set_xalign (GTK_LABEL (self->sync_label), 1);
-  g_signal_connect (self->sync_label, "query-tooltip", G_CALLBACK (on_sync_label_query_tooltip_cb),
-                    self);
-  gtk_widget_set_has_tooltip (self->sync_label, TRUE);
-  gtk_widget_set_parent (self->sync_label, widget);
-
-  self->bitlocker_badge = new_label ("badge", PANGO_ELLIPSIZE_END);
-  gtk_widget_set_parent (self->bitlocker_badge, widget);
-  self->autopilot_badge = new_label ("badge", PANGO_ELLIPSIZE_END);
-  gtk_widget_set_parent (self->autopilot_badge, widget);
-  self->compliance_badge = new_label ("badge", PANGO_ELLIPSIZE_END);
-  gtk_widget_set_parent (self->compliance_badge, widget);
-
-  /* A plain button: a GtkMenuButton (a toggle button inside, and its own
-   * set-up) made a card a quarter dearer to build; see popup_menu(). */
-  self->menu_button = gtk_button_new_from_icon_name ("view-more-symbolic");
-  gtk_widget_set_valign (self->menu_button, GTK_ALIGN_START);
-  gtk_widget_add_css_class (self->menu_button, "flat");
-  gtk_widget_add_css_class (self->menu_button, "circular");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->menu_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Device Menu"), GTK_ACCESSIBLE_PROPERTY_HAS_POPUP, TRUE, -1);
-  rd_view_set_tooltip (self->menu_button, _("Device Menu"));
-  g_signal_connect_swapped (self->menu_button, "clicked", G_CALLBACK (on_menu_button_clicked_cb),
-                            self);
-  gtk_widget_set_parent (self->menu_button, widget);
-
   drag_source = gtk_drag_source_new ();
   gtk_drag_source_set_actions (drag_source, GDK_ACTION_MOVE);
   g_signal_connect (drag_source, "prepare", G_CALLBACK (on_drag_source_prepare_cb), self);
@@ -1395,8 +1414,11 @@ rd_device_card_set_device (RdDeviceCard *self,
     g_signal_handlers_disconnect_by_func (self->device, on_device_notify_cb, self);
   g_set_object (&self->device, device);
   if (self->device != NULL)
-    g_signal_connect_object (self->device, "notify", G_CALLBACK (on_device_notify_cb), self,
-                             G_CONNECT_SWAPPED);
+    {
+      ensure_parts (self);
+      g_signal_connect_object (self->device, "notify", G_CALLBACK (on_device_notify_cb), self,
+                               G_CONNECT_SWAPPED);
+    }
 
   update_device (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE]);
@@ -1430,6 +1452,7 @@ rd_device_card_set_plan (RdDeviceCard *self,
   g_set_object (&self->plan, plan);
   if (self->plan != NULL)
     {
+      ensure_parts (self);
       g_signal_connect_object (self->plan, "notify::state", G_CALLBACK (on_plan_notify_state_cb),
                                self, G_CONNECT_SWAPPED);
       g_signal_connect_object (self->plan, "notify::last-error",
