@@ -74,15 +74,23 @@ on_after_paint_hook_cb (GSignalInvocationHint *hint,
       if (items < wanted_items)
         continue;
 
+      /* Written aside, then renamed: the benchmark polls for the file and
+       * ends the app when it appears, which could be before its lines. */
       path = g_getenv ("RD_PROBE_OUTPUT");
-      output = path != NULL ? fopen (path, "w") : NULL;
-      if (output != NULL)
+      if (path != NULL)
         {
-          fprintf (output,
-                   "first-frame=%" G_GINT64_FORMAT "\nrows-frame=%" G_GINT64_FORMAT
-                   "\nitems-frame=%" G_GINT64_FORMAT "\n",
-                   first_frame_at, first_rows_at, now);
-          fclose (output);
+          g_autofree char *partial = g_strconcat (path, ".partial", NULL);
+
+          output = fopen (partial, "w");
+          if (output != NULL)
+            {
+              fprintf (output,
+                       "first-frame=%" G_GINT64_FORMAT "\nrows-frame=%" G_GINT64_FORMAT
+                       "\nitems-frame=%" G_GINT64_FORMAT "\n",
+                       first_frame_at, first_rows_at, now);
+              if (fclose (output) == 0)
+                rename (partial, path);
+            }
         }
       _exit (0);
     }
