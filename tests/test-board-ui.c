@@ -8,6 +8,7 @@
 #include "rd-lane-view.h"
 #include "rd-plan-pane.h"
 #include "rd-readiness.h"
+#include "rd-stable-selection.h"
 #include "rd-ui-utils.h"
 #include "rd-window.h"
 
@@ -474,6 +475,130 @@ test_search (Fixture       *fixture,
                                              "last-sync"));
   first = g_list_model_get_item (shown, 4);
   g_assert_cmpstr (rd_device_get_name (first), ==, "LAB-HY-005");
+}
+
+/* Rows a search adds or drops below the screen come and go over the
+ * frames after the one that shows the result; meanwhile no card on screen
+ * is empty or shows a device the search left out. */
+
+typedef struct
+{
+  GListModel *rows;  /* the list view's */
+  GListModel *shown; /* the lane's devices */
+} HeldRows;
+
+static gboolean
+rows_settled (gpointer data)
+{
+  HeldRows *held = data;
+
+  return g_list_model_get_n_items (held->rows) == g_list_model_get_n_items (held->shown);
+}
+
+/* Every row shows the device of its position, or none past the end. */
+static void
+assert_rows_show (HeldRows *held)
+{
+  guint n_rows = g_list_model_get_n_items (held->rows);
+  guint n_shown = g_list_model_get_n_items (held->shown);
+
+  for (guint i = 0; i < n_rows; i++)
+    {
+      g_autoptr(RdListSlot) slot = g_list_model_get_item (held->rows, i);
+      g_autoptr(RdDevice) item = g_list_model_get_item (held->shown, i);
+
+      g_assert_true (rd_list_slot_get_item (slot) == (gpointer) item);
+      g_assert_true (i < n_shown || item == NULL);
+    }
+}
+
+static void
+assert_cards_on_screen (Fixture    *fixture,
+                        GListModel *shown)
+{
+  g_autoptr(GPtrArray) cards = g_ptr_array_new ();
+  guint n_shown = g_list_model_get_n_items (shown);
+  guint on_screen = 0;
+
+  rd_ui_test_collect (GTK_WIDGET (fixture->lanes[RD_LANE_INVENTORY]), RD_TYPE_DEVICE_CARD, cards);
+  for (guint i = 0; i < cards->len; i++)
+    {
+      RdDevice *card_device = rd_device_card_get_device (cards->pdata[i]);
+      gboolean found = FALSE;
+
+      if (!gtk_widget_get_mapped (cards->pdata[i]))
+        continue;
+      on_screen++;
+      g_assert_nonnull (card_device);
+      for (guint j = 0; !found && j < n_shown; j++)
+        {
+          g_autoptr(RdDevice) item = g_list_model_get_item (shown, j);
+
+          found = item == card_device;
+        }
+      g_assert_true (found);
+    }
+  g_assert_cmpuint (on_screen, >, 0);
+}
+
+static void
+test_search_held_rows (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  RdLaneView *inventory = fixture->lanes[RD_LANE_INVENTORY];
+  GtkListView *list_view = rd_ui_test_template_child (inventory, RD_TYPE_LANE_VIEW, "list_view");
+  g_autoptr(GPtrArray) many = g_ptr_array_new_with_free_func (g_object_unref);
+  HeldRows held = { G_LIST_MODEL (gtk_list_view_get_model (list_view)),
+                    G_LIST_MODEL (rd_lane_view_get_selection (inventory)) };
+
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      g_autofree char *name = g_strdup_printf ("DEV-%03u", i);
+
+      g_ptr_array_add (many, make_device (id, name, RD_JOIN_TYPE_ENTRA_JOINED));
+    }
+  rd_board_set_devices (fixture->board, many);
+  g_assert_true (rd_ui_test_iterate_until (rows_settled, &held, 5));
+  g_assert_cmpuint (g_list_model_get_n_items (held.rows), ==, 300);
+
+  /* 300 to 100: the rows below the screen stay a while, empty. */
+  rd_lane_view_set_search (inventory, "dev-0");
+  g_assert_cmpuint (g_list_model_get_n_items (held.shown), ==, 100);
+  g_assert_cmpuint (g_list_model_get_n_items (held.rows), >, 100);
+  assert_rows_show (&held);
+  rd_ui_test_iterate (20);
+  assert_cards_on_screen (fixture, held.shown);
+  g_assert_true (rd_ui_test_iterate_until (rows_settled, &held, 5));
+  assert_rows_show (&held);
+
+  /* 100 to 300: the rows below the screen come over the next frames. */
+  rd_lane_view_set_search (inventory, "dev");
+  g_assert_cmpuint (g_list_model_get_n_items (held.shown), ==, 300);
+  g_assert_cmpuint (g_list_model_get_n_items (held.rows), <, 300);
+  assert_rows_show (&held);
+  rd_ui_test_iterate (20);
+  assert_cards_on_screen (fixture, held.shown);
+  g_assert_true (rd_ui_test_iterate_until (rows_settled, &held, 5));
+  assert_rows_show (&held);
+
+  /* 300 to 1, fewer than a screen shows: at once. */
+  rd_lane_view_set_search (inventory, "dev-001");
+  g_assert_cmpuint (g_list_model_get_n_items (held.shown), ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (held.rows), ==, 1);
+  rd_ui_test_iterate (20);
+  assert_cards_on_screen (fixture, held.shown);
+
+  /* The selection never reaches the empty rows. */
+  rd_lane_view_set_search (inventory, "dev");
+  g_assert_true (rd_ui_test_iterate_until (rows_settled, &held, 5));
+  rd_lane_view_set_search (inventory, "dev-1");
+  g_assert_cmpuint (g_list_model_get_n_items (held.rows), >, 100);
+  g_assert_false (gtk_selection_model_select_item (GTK_SELECTION_MODEL (held.rows), 150, TRUE));
+  g_assert_true (gtk_selection_model_select_all (GTK_SELECTION_MODEL (held.rows)));
+  g_assert_false (gtk_selection_model_is_selected (GTK_SELECTION_MODEL (held.rows), 150));
+  g_assert_true (gtk_selection_model_is_selected (GTK_SELECTION_MODEL (held.shown), 99));
+  rd_lane_view_unselect_all (inventory);
 }
 
 /* The plan pane and Run */
@@ -1071,6 +1196,7 @@ main (int   argc,
   ADD ("/rd/board-ui/undo", test_undo);
   ADD ("/rd/board-ui/refused", test_refused_move);
   ADD ("/rd/board-ui/search", test_search);
+  ADD ("/rd/board-ui/search/held-rows", test_search_held_rows);
   ADD ("/rd/board-ui/run/blocked", test_run_blocked);
   ADD ("/rd/board-ui/run/confirm", test_run_confirm);
   ADD ("/rd/board-ui/plan/request", test_plan_request);

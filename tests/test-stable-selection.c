@@ -315,6 +315,82 @@ test_fill_steps (Fixture       *fixture,
   g_assert_cmpstr (gtk_string_list_get_string (fixture->strings, 0), ==, "1");
 }
 
+/* Told how many rows a screen shows, the rows keep their length beyond
+ * those until frames have shown the change: rows lost stay, empty, and go
+ * a step after each frame; rows gained below the screen come a step after
+ * each frame. A list shorter than a screen changes at once. */
+static void
+test_screen_rows (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  GListModel *rows = G_LIST_MODEL (fixture->rows);
+  const char *const strings[] = { "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", NULL };
+  g_autoptr (RdListSlot) fifth = g_list_model_get_item (rows, 4);
+
+  rd_stable_selection_set_fill_steps (fixture->rows, 2, 8);
+  rd_stable_selection_set_screen_rows (fixture->rows, 3);
+  g_assert_false (rd_stable_selection_get_held (fixture->rows));
+  g_assert_false (rd_stable_selection_after_frame (fixture->rows));
+
+  /* Six to four: the last two rows stay, their slots empty, until a
+   * frame is out; they cannot be selected. */
+  gtk_string_list_splice (fixture->strings, 0, 2, NULL);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 6);
+  g_assert_cmpuint (fixture->changes->len, ==, 0);
+  g_assert_true (rd_stable_selection_get_held (fixture->rows));
+  g_assert_null (rd_list_slot_get_item (fifth));
+  {
+    g_autoptr (RdListSlot) first = g_list_model_get_item (rows, 0);
+    g_autoptr (RdListSlot) last = g_list_model_get_item (rows, 5);
+
+    g_assert_cmpstr (slot_string (first), ==, "c");
+    g_assert_null (rd_list_slot_get_item (last));
+  }
+  g_assert_false (gtk_selection_model_select_item (GTK_SELECTION_MODEL (rows), 5, FALSE));
+  g_assert_true (gtk_selection_model_select_all (GTK_SELECTION_MODEL (rows)));
+  g_assert_true (gtk_selection_model_is_selected (GTK_SELECTION_MODEL (rows), 3));
+  g_assert_false (gtk_selection_model_is_selected (GTK_SELECTION_MODEL (rows), 4));
+  g_assert_true (gtk_selection_model_unselect_all (GTK_SELECTION_MODEL (rows)));
+  g_assert_false (rd_stable_selection_after_frame (fixture->rows));
+  assert_change (fixture, 0, 4, 2, 0);
+  assert_rows_follow (fixture);
+
+  /* Four to one, shorter than a screen: at once. */
+  g_array_set_size (fixture->changes, 0);
+  gtk_string_list_splice (fixture->strings, 1, 3, NULL);
+  assert_change (fixture, 0, 1, 3, 0);
+  assert_rows_follow (fixture);
+  g_assert_false (rd_stable_selection_get_held (fixture->rows));
+
+  /* One to eleven: the rows a screen shows at once, then two a frame up
+   * to eight, then the rest; the main loop alone adds none. */
+  g_array_set_size (fixture->changes, 0);
+  gtk_string_list_splice (fixture->strings, 1, 0, strings);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 3);
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 3);
+  g_assert_true (rd_stable_selection_after_frame (fixture->rows));
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 5);
+  g_assert_true (rd_stable_selection_after_frame (fixture->rows));
+  g_assert_true (rd_stable_selection_after_frame (fixture->rows));
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 9);
+  g_assert_false (rd_stable_selection_after_frame (fixture->rows));
+  assert_change (fixture, 0, 1, 0, 2);
+  assert_change (fixture, 1, 3, 0, 2);
+  assert_change (fixture, 3, 7, 0, 2);
+  assert_change (fixture, 4, 9, 0, 2);
+  g_assert_cmpuint (fixture->changes->len, ==, 15);
+  assert_rows_follow (fixture);
+
+  /* Without frames (screen rows 0), what waits is announced at once. */
+  gtk_string_list_splice (fixture->strings, 5, 6, NULL);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 8);
+  rd_stable_selection_set_screen_rows (fixture->rows, 0);
+  assert_rows_follow (fixture);
+  g_assert_false (rd_stable_selection_get_held (fixture->rows));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -325,6 +401,7 @@ main (int argc, char *argv[])
   ADD ("/rd/stable-selection/forgotten-slots", test_forgotten_slots);
   ADD ("/rd/stable-selection/selection", test_selection);
   ADD ("/rd/stable-selection/fill-steps", test_fill_steps);
+  ADD ("/rd/stable-selection/screen-rows", test_screen_rows);
 #undef ADD
 
   return g_test_run ();

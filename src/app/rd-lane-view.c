@@ -45,6 +45,9 @@ struct _RdLaneView
   GPtrArray *stale_items; /* (element-type GtkListItem): cards to bind again */
   int row_height;         /* the lowest row seen on screen, or 0 */
   guint stale_tick;
+  gint64 stale_since;         /* the frame counter when cards last went stale */
+  GdkFrameClock *frame_clock; /* while realized */
+  guint step_source;
   RdDevice *selected_device;
   gboolean scroll_to_top;
 
@@ -315,6 +318,11 @@ on_filter_model_items_changed_cb (RdLaneView *self)
 {
   update_count (self);
 
+  /* Rows below the screen come and go after the frame that shows the
+   * change, a step a frame. */
+  if (self->frame_clock != NULL && rd_stable_selection_get_held (self->rows))
+    gdk_frame_clock_request_phase (self->frame_clock, GDK_FRAME_CLOCK_PHASE_AFTER_PAINT);
+
   /* The cards stay in place when the result changes, and so would the
    * scroll position: a new query starts at the top. */
   if (self->scroll_to_top && !rd_device_query_model_get_pending (self->query))
@@ -390,6 +398,10 @@ bind_stale_cards_cb (GtkWidget     *widget,
   RdLaneView *self = RD_LANE_VIEW (widget);
   guint n = 0;
 
+  /* The frame that shows a change lays out the cards on screen only. */
+  if (gdk_frame_clock_get_frame_counter (frame_clock) <= self->stale_since + 1)
+    return G_SOURCE_CONTINUE;
+
   while (self->stale_items->len > 0 && n < STALE_CARDS_PER_FRAME)
     {
       g_autoptr(GtkListItem) item = g_ptr_array_steal_index (self->stale_items,
@@ -426,6 +438,8 @@ bind_card_later (RdLaneView  *self,
       g_object_set_qdata (G_OBJECT (item), stale_quark (), GINT_TO_POINTER (TRUE));
       g_ptr_array_add (self->stale_items, g_object_ref (item));
     }
+  if (self->frame_clock != NULL)
+    self->stale_since = gdk_frame_clock_get_frame_counter (self->frame_clock);
   if (self->stale_tick == 0)
     self->stale_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), bind_stale_cards_cb, NULL,
                                                      NULL);
@@ -549,6 +563,81 @@ on_drop_target_drop_cb (GtkDropTarget *target,
   return move_devices (self, devices, self->lane);
 }
 
+/* Rows on screen: how far down the list a row may show, by the height of
+ * the lowest row seen; rows below wait for frames (RdStableSelection). */
+static void
+update_screen_rows (RdLaneView *self)
+{
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
+  guint rows = 0;
+
+  if (vadjustment != NULL && self->row_height > 0 && gtk_widget_get_mapped (GTK_WIDGET (self)))
+    {
+      double bottom = gtk_adjustment_get_value (vadjustment) +
+                      gtk_adjustment_get_page_size (vadjustment);
+
+      rows = (guint) (bottom / self->row_height) + 2;
+    }
+  rd_stable_selection_set_screen_rows (self->rows, rows);
+}
+
+static gboolean
+step_rows_cb (gpointer user_data)
+{
+  RdLaneView *self = RD_LANE_VIEW (user_data);
+
+  self->step_source = 0;
+  if (rd_stable_selection_after_frame (self->rows) && self->frame_clock != NULL)
+    gdk_frame_clock_request_phase (self->frame_clock, GDK_FRAME_CLOCK_PHASE_AFTER_PAINT);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* A step of the rows held back once a frame is out, from the main loop
+ * rather than the frame, so that input comes first, and before the next
+ * frame, which an animation may ask for at once. */
+static void
+on_frame_clock_after_paint_cb (GdkFrameClock *frame_clock,
+                               RdLaneView    *self)
+{
+  update_screen_rows (self);
+  if (self->step_source == 0 && rd_stable_selection_get_held (self->rows))
+    {
+      self->step_source = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 10, step_rows_cb, self, NULL);
+      g_source_set_name_by_id (self->step_source, "[recovery-desk] lane rows step");
+    }
+}
+
+/* GtkWidget overrides */
+
+static void
+rd_lane_view_realize (GtkWidget *widget)
+{
+  RdLaneView *self = RD_LANE_VIEW (widget);
+
+  GTK_WIDGET_CLASS (rd_lane_view_parent_class)->realize (widget);
+
+  self->frame_clock = g_object_ref (gtk_widget_get_frame_clock (widget));
+  g_signal_connect (self->frame_clock, "after-paint", G_CALLBACK (on_frame_clock_after_paint_cb),
+                    self);
+}
+
+static void
+rd_lane_view_unrealize (GtkWidget *widget)
+{
+  RdLaneView *self = RD_LANE_VIEW (widget);
+
+  /* No frames come: what waits for them is announced now. */
+  g_clear_handle_id (&self->step_source, g_source_remove);
+  if (self->frame_clock != NULL)
+    g_signal_handlers_disconnect_by_func (self->frame_clock, on_frame_clock_after_paint_cb, self);
+  g_clear_object (&self->frame_clock);
+  if (self->rows != NULL)
+    rd_stable_selection_set_screen_rows (self->rows, 0);
+
+  GTK_WIDGET_CLASS (rd_lane_view_parent_class)->unrealize (widget);
+}
+
 /* GObject overrides */
 
 static void
@@ -563,6 +652,10 @@ rd_lane_view_dispose (GObject *object)
   if (self->stale_tick != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->stale_tick);
   self->stale_tick = 0;
+  g_clear_handle_id (&self->step_source, g_source_remove);
+  if (self->frame_clock != NULL)
+    g_signal_handlers_disconnect_by_func (self->frame_clock, on_frame_clock_after_paint_cb, self);
+  g_clear_object (&self->frame_clock);
   g_clear_pointer (&self->stale_items, g_ptr_array_unref);
   g_clear_object (&self->rows);
   g_clear_object (&self->selection);
@@ -687,6 +780,9 @@ rd_lane_view_class_init (RdLaneViewClass *klass)
   object_class->finalize = rd_lane_view_finalize;
   object_class->get_property = rd_lane_view_get_property;
   object_class->set_property = rd_lane_view_set_property;
+
+  widget_class->realize = rd_lane_view_realize;
+  widget_class->unrealize = rd_lane_view_unrealize;
 
   properties[PROP_BOARD] = g_param_spec_object ("board", NULL, NULL, RD_TYPE_BOARD, flags);
   properties[PROP_LANE] =

@@ -29,7 +29,16 @@
  * (rd_stable_selection_set_fill_steps()): the list view builds a widget for
  * each row it is given up to its limit, all in one go. An empty list shows
  * its first screenful in a frame of its own and gets the rest before the
- * next; a list that grows gets a step between frames. */
+ * next; a list that grows gets a step between frames.
+ *
+ * Told how many rows a screen shows (rd_stable_selection_set_screen_rows()),
+ * a change of length beyond those rows waits for the frame that shows the
+ * new items: rows the list gains below the screen come a step after each
+ * frame (rd_stable_selection_after_frame()), and rows it loses stay, empty
+ * (their slots hold no item), and go a step after each frame. GTK 4.8's
+ * list view builds or disposes of a widget for each of those rows, which
+ * would otherwise all fall in that frame. A list that becomes shorter than
+ * a screen loses its rows at once, since they would show. */
 
 struct _RdListSlot
 {
@@ -64,6 +73,7 @@ struct _RdStableSelection
   guint fill_limit;
   guint fill_source;
   gboolean from_empty; /* filling a list that was empty */
+  guint screen_rows;   /* rows that change at once, or 0 */
 };
 
 static void
@@ -256,12 +266,27 @@ rd_stable_selection_get_selection_in_range (GtkSelectionModel *model,
   return selection;
 }
 
+/* Rows past the wrapped model's end, empty until they go, hold nothing to
+ * select: a range is cut to the model's items. */
+static guint
+clamp_range (RdStableSelection *self,
+             guint              position,
+             guint              n_items)
+{
+  guint available = g_list_model_get_n_items (G_LIST_MODEL (self->model));
+
+  return position < available ? MIN (n_items, available - position) : 0;
+}
+
 static gboolean
 rd_stable_selection_select_item (GtkSelectionModel *model,
                                  guint              position,
                                  gboolean           unselect_rest)
 {
   RdStableSelection *self = RD_STABLE_SELECTION (model);
+
+  if (clamp_range (self, position, 1) == 0)
+    return FALSE;
 
   return gtk_selection_model_select_item (self->model, position, unselect_rest);
 }
@@ -271,6 +296,9 @@ rd_stable_selection_unselect_item (GtkSelectionModel *model,
                                    guint              position)
 {
   RdStableSelection *self = RD_STABLE_SELECTION (model);
+
+  if (clamp_range (self, position, 1) == 0)
+    return FALSE;
 
   return gtk_selection_model_unselect_item (self->model, position);
 }
@@ -283,6 +311,12 @@ rd_stable_selection_select_range (GtkSelectionModel *model,
 {
   RdStableSelection *self = RD_STABLE_SELECTION (model);
 
+  n_items = clamp_range (self, position, n_items);
+  if (n_items == 0 && !unselect_rest)
+    return FALSE;
+  if (n_items == 0)
+    return gtk_selection_model_unselect_all (self->model);
+
   return gtk_selection_model_select_range (self->model, position, n_items, unselect_rest);
 }
 
@@ -292,6 +326,10 @@ rd_stable_selection_unselect_range (GtkSelectionModel *model,
                                     guint              n_items)
 {
   RdStableSelection *self = RD_STABLE_SELECTION (model);
+
+  n_items = clamp_range (self, position, n_items);
+  if (n_items == 0)
+    return FALSE;
 
   return gtk_selection_model_unselect_range (self->model, position, n_items);
 }
@@ -344,8 +382,15 @@ static guint
 rows_to_announce (RdStableSelection *self,
                   guint              available)
 {
-  if (self->fill_step == 0 || available <= self->n_items)
+  if (self->fill_step == 0 || available == self->n_items)
     return available;
+
+  /* Rows below the screen, up to those the list view may have widgets
+   * for, go after the next frame; beyond those, at once. */
+  if (available < self->n_items)
+    return self->screen_rows > 0 && available >= self->screen_rows
+             ? MAX (available, MIN (self->n_items, self->fill_limit))
+             : available;
 
   /* An empty list shows its first screenful, and the rest next. */
   if (self->n_items == 0)
@@ -355,6 +400,8 @@ rows_to_announce (RdStableSelection *self,
     }
   if (self->from_empty || self->n_items >= self->fill_limit)
     return available;
+  if (self->screen_rows > 0)
+    return MIN (available, MAX (self->n_items, self->screen_rows));
 
   return MIN (available, self->n_items + self->fill_step);
 }
@@ -404,6 +451,9 @@ schedule_fill (RdStableSelection *self)
     self->from_empty = FALSE;
   if (self->fill_source != 0 ||
       self->n_items >= g_list_model_get_n_items (G_LIST_MODEL (self->model)))
+    return;
+  /* A list that grows below the screen waits for frames instead. */
+  if (self->screen_rows > 0 && !self->from_empty)
     return;
 
   /* The rest of an empty list's rows before the next frame is laid out
@@ -597,4 +647,75 @@ rd_stable_selection_set_fill_steps (RdStableSelection *self,
 
   self->fill_step = step;
   self->fill_limit = limit;
+}
+
+/**
+ * rd_stable_selection_set_screen_rows:
+ * @rows: how many rows a screen of the list view shows, or 0
+ *
+ * With fill steps set and @rows nonzero, a change of the list's length
+ * reaches the list view at once only within the first @rows rows; beyond,
+ * it comes a fill step at a time from rd_stable_selection_after_frame().
+ * Setting 0 announces at once what is held back.
+ */
+void
+rd_stable_selection_set_screen_rows (RdStableSelection *self,
+                                     guint              rows)
+{
+  g_return_if_fail (RD_IS_STABLE_SELECTION (self));
+
+  if (self->screen_rows == rows)
+    return;
+
+  self->screen_rows = rows;
+  if (rows == 0 && rd_stable_selection_get_held (self))
+    {
+      announce (self, g_list_model_get_n_items (G_LIST_MODEL (self->model)));
+      update_selected (self, 0, self->n_items);
+    }
+}
+
+/**
+ * rd_stable_selection_get_held:
+ *
+ * Returns: whether a change of length waits for frames
+ */
+gboolean
+rd_stable_selection_get_held (RdStableSelection *self)
+{
+  g_return_val_if_fail (RD_IS_STABLE_SELECTION (self), FALSE);
+
+  return self->n_items != g_list_model_get_n_items (G_LIST_MODEL (self->model));
+}
+
+/**
+ * rd_stable_selection_after_frame:
+ *
+ * Announces a fill step of a change of length held back, once a frame has
+ * shown the list: rows gained up to the fill limit, or rows lost.
+ *
+ * Returns: whether more of it waits for the next frame
+ */
+gboolean
+rd_stable_selection_after_frame (RdStableSelection *self)
+{
+  guint available;
+
+  g_return_val_if_fail (RD_IS_STABLE_SELECTION (self), FALSE);
+
+  available = g_list_model_get_n_items (G_LIST_MODEL (self->model));
+  /* An empty list's rest comes before the next frame anyway. */
+  if (self->n_items == available || (self->fill_source != 0 && self->from_empty))
+    return FALSE;
+  g_clear_handle_id (&self->fill_source, g_source_remove);
+
+  if (self->n_items < available)
+    announce (self, self->n_items >= self->fill_limit
+                      ? available
+                      : MIN (available, self->n_items + self->fill_step));
+  else
+    announce (self, self->n_items - MIN (self->n_items - available, self->fill_step));
+  update_selected (self, 0, self->n_items);
+
+  return rd_stable_selection_get_held (self);
 }

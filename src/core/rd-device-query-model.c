@@ -23,6 +23,12 @@
  *   a newer query cancels the one under way, whose result is dropped;
  * - a query that only narrows the last one (another letter, another word,
  *   another quick filter) filters the devices shown, not all of them;
+ * - the results of the last queries are kept, tied to the sorted list they
+ *   came from: a query asked again (a backspace after a letter) shows its
+ *   result at once, and a query that narrows one of them filters the
+ *   smallest such result. Any change of the sorted list (a device's facts,
+ *   devices come or go, another sort) makes a new sorted array, and results
+ *   of another array are never used;
  * - a short list, or a change of a few devices in a long one (a move to
  *   another lane), is done at once, so that callers see it on return.
  *
@@ -67,6 +73,9 @@ struct _RdDeviceQueryModel
   GPtrArray *shown;  /* Entry, sorted and filtered: what the list holds */
   Filter *filter;    /* the filter wanted */
   Filter *applied;   /* the filter @shown went through */
+
+  GPtrArray *results_from; /* the sorted list @results came from */
+  GPtrArray *results;      /* Result, least recently used first */
 
   gboolean resort;   /* @source changed or the sort did since @sorted */
   guint revisions;   /* _rd_device_get_revisions () when @source was checked */
@@ -232,6 +241,22 @@ is_noncompliant (RdCompliance compliance)
          compliance == RD_COMPLIANCE_CONFLICT || compliance == RD_COMPLIANCE_ERROR;
 }
 
+/* Whether @text holds @word, which is not empty: strstr() prepares its
+ * search anew at each call, which for words of three letters or more costs
+ * more than the search in a device's short text, 100,000 times a query. */
+static gboolean
+text_contains (const char *text,
+               const char *word)
+{
+  size_t rest = strlen (word + 1);
+
+  for (const char *p = strchr (text, word[0]); p != NULL; p = strchr (p + 1, word[0]))
+    if (rest == 0 || strncmp (p + 1, word + 1, rest) == 0)
+      return TRUE;
+
+  return FALSE;
+}
+
 /* "Unknown" is not "no": the quick filters show only what Intune said. */
 static gboolean
 filter_matches (const Filter *filter,
@@ -251,10 +276,129 @@ filter_matches (const Filter *filter,
     return FALSE;
 
   for (guint i = 0; filter->words[i] != NULL; i++)
-    if (strstr (entry->text, filter->words[i]) == NULL)
+    if (!text_contains (entry->text, filter->words[i]))
       return FALSE;
 
   return TRUE;
+}
+
+/* Results: what recent filters let through, in order */
+
+#define RESULTS_MAX 32
+
+typedef struct
+{
+  Filter *filter;
+  GPtrArray *shown; /* Entry; may be the sorted list itself */
+} Result;
+
+static void
+result_free (gpointer data)
+{
+  Result *result = data;
+
+  filter_unref (result->filter);
+  g_ptr_array_unref (result->shown);
+  g_free (result);
+}
+
+/* Drops the results unless they came from @sorted. */
+static void
+results_check (RdDeviceQueryModel *self,
+               GPtrArray          *sorted)
+{
+  if (self->results_from == sorted)
+    return;
+
+  g_ptr_array_set_size (self->results, 0);
+  g_clear_pointer (&self->results_from, g_ptr_array_unref);
+  if (sorted != NULL)
+    self->results_from = g_ptr_array_ref (sorted);
+}
+
+/* Keeps @shown, which @filter let through out of @sorted. The oldest
+ * results go first, when there are too many or they hold more entries than
+ * twice the sorted list; results that are the whole list cost nothing. */
+static void
+results_add (RdDeviceQueryModel *self,
+             GPtrArray          *sorted,
+             Filter             *filter,
+             GPtrArray          *shown)
+{
+  Result *result;
+  gsize held = 0;
+
+  results_check (self, sorted);
+  for (guint i = 0; i < self->results->len; i++)
+    if (filter_equal (((Result *) self->results->pdata[i])->filter, filter))
+      {
+        g_ptr_array_remove_index (self->results, i);
+        break;
+      }
+
+  result = g_new0 (Result, 1);
+  result->filter = filter_ref (filter);
+  result->shown = g_ptr_array_ref (shown);
+  g_ptr_array_add (self->results, result);
+
+  for (guint i = 0; i < self->results->len; i++)
+    {
+      Result *kept = self->results->pdata[i];
+
+      held += kept->shown != sorted ? kept->shown->len : 0;
+    }
+  while (self->results->len > RESULTS_MAX ||
+         (self->results->len > 1 && held > 2 * (gsize) sorted->len))
+    {
+      Result *oldest = self->results->pdata[0];
+
+      held -= oldest->shown != sorted ? oldest->shown->len : 0;
+      g_ptr_array_remove_index (self->results, 0);
+    }
+}
+
+/* The result of @filter over @sorted, if kept; it becomes the most recent. */
+static GPtrArray *
+results_find (RdDeviceQueryModel *self,
+              GPtrArray          *sorted,
+              const Filter       *filter)
+{
+  results_check (self, sorted);
+  for (guint i = 0; i < self->results->len; i++)
+    {
+      Result *result = self->results->pdata[i];
+
+      if (filter_equal (result->filter, filter))
+        {
+          g_ptr_array_steal_index (self->results, i);
+          g_ptr_array_add (self->results, result);
+          return result->shown;
+        }
+    }
+
+  return NULL;
+}
+
+/* The shortest kept result over @sorted that holds every device @filter
+ * lets through, or %NULL. */
+static GPtrArray *
+results_find_wider (RdDeviceQueryModel *self,
+                    GPtrArray          *sorted,
+                    const Filter       *filter)
+{
+  GPtrArray *best = NULL;
+
+  results_check (self, sorted);
+  for (guint i = 0; i < self->results->len; i++)
+    {
+      Result *result = self->results->pdata[i];
+
+      if ((best == NULL || result->shown->len < best->len) &&
+          filter_narrows (filter, result->filter))
+        best = result->shown;
+    }
+
+  return best;
 }
 
 /* Sorting */
@@ -337,6 +481,7 @@ typedef struct
   GPtrArray *source; /* to sort, or NULL */
   gboolean in_order; /* @source is sorted already */
   GPtrArray *base;   /* to filter when @source is NULL */
+  GPtrArray *from;   /* the sorted list @base came from */
   Filter *filter;
   GPtrArray *sorted; /* out */
   GPtrArray *shown;  /* out */
@@ -348,6 +493,7 @@ job_free (Job *job)
   g_weak_ref_clear (&job->self);
   g_clear_pointer (&job->source, g_ptr_array_unref);
   g_clear_pointer (&job->base, g_ptr_array_unref);
+  g_clear_pointer (&job->from, g_ptr_array_unref);
   filter_unref (job->filter);
   g_clear_pointer (&job->sorted, g_ptr_array_unref);
   g_clear_pointer (&job->shown, g_ptr_array_unref);
@@ -373,7 +519,9 @@ static gpointer
 filter_part (gpointer data)
 {
   FilterPart *part = data;
-  GPtrArray *shown = g_ptr_array_new_full ((part->end - part->start) / 4, entry_unref);
+  /* No references yet: a query that lets everything through is common
+   * (the first letters typed) and needs none. */
+  GPtrArray *shown = g_ptr_array_sized_new ((part->end - part->start) / 4);
 
   for (guint i = part->start; i < part->end; i++)
     {
@@ -398,7 +546,7 @@ filter_part (gpointer data)
           return NULL;
         }
       if (filter_matches (part->filter, entry))
-        g_ptr_array_add (shown, entry_ref (entry, NULL));
+        g_ptr_array_add (shown, entry);
     }
 
   part->shown = shown;
@@ -406,7 +554,8 @@ filter_part (gpointer data)
 }
 
 /* The entries of @entries that @filter lets through, in order, or %NULL
- * when @cancellable is cancelled. */
+ * when @cancellable is cancelled; @entries itself when all of them pass,
+ * since arrays of entries are never changed. */
 static GPtrArray *
 filter_entries (const Filter *filter,
                 GPtrArray    *entries,
@@ -417,6 +566,7 @@ filter_entries (const Filter *filter,
     { filter, entries, entries->len, entries->len, cancellable, NULL },
   };
   GThread *thread = NULL;
+  GPtrArray *shown;
 
   if (entries->len >= FILTER_SPLIT_MIN && g_get_num_processors () > 1)
     {
@@ -440,7 +590,22 @@ filter_entries (const Filter *filter,
     }
 
   g_ptr_array_extend_and_steal (parts[0].shown, parts[1].shown);
-  return parts[0].shown;
+  shown = parts[0].shown;
+  if (shown->len == entries->len)
+    {
+      g_ptr_array_unref (shown);
+      return g_ptr_array_ref (entries);
+    }
+
+  for (guint i = 0; i < shown->len; i++)
+    {
+      if (i + 16 < shown->len)
+        __builtin_prefetch (shown->pdata[i + 16], 1);
+      entry_ref (shown->pdata[i], NULL);
+    }
+  g_ptr_array_set_free_func (shown, entry_unref);
+
+  return shown;
 }
 
 static gboolean
@@ -533,9 +698,17 @@ apply_job (RdDeviceQueryModel *self,
       g_clear_pointer (&self->sorted, g_ptr_array_unref);
       self->sorted = g_ptr_array_ref (job->sorted);
       self->resort = FALSE;
+      results_check (self, self->sorted);
     }
   filter_unref (self->applied);
   self->applied = filter_ref (job->filter);
+  if (filter_is_active (job->filter))
+    {
+      GPtrArray *from = job->sorted != NULL ? job->sorted : job->from;
+
+      if (from != NULL && from == self->sorted)
+        results_add (self, from, job->filter, job->shown);
+    }
   show (self, job->shown);
 }
 
@@ -611,11 +784,33 @@ update (RdDeviceQueryModel *self)
    * set meanwhile does not go back to the old order. */
   if (self->resort || self->sorted == NULL)
     job->source = g_ptr_array_ref (self->source);
-  else if (self->applied != NULL && !self->patching && filter_is_active (self->filter) &&
-           filter_narrows (self->filter, self->applied))
-    job->base = g_ptr_array_ref (self->shown);
   else
-    job->base = g_ptr_array_ref (self->sorted);
+    {
+      GPtrArray *base = self->sorted;
+
+      job->from = g_ptr_array_ref (self->sorted);
+      if (filter_is_active (self->filter))
+        {
+          GPtrArray *kept = results_find (self, self->sorted, self->filter);
+
+          /* Asked before, over the same devices: no filtering at all. */
+          if (kept != NULL)
+            {
+              job->shown = g_ptr_array_ref (kept);
+              apply_job (self, job);
+              job_free (job);
+              set_pending (self, FALSE);
+              return;
+            }
+
+          base = results_find_wider (self, self->sorted, self->filter);
+          if (self->applied != NULL && !self->patching &&
+              filter_narrows (self->filter, self->applied) &&
+              (base == NULL || self->shown->len < base->len))
+            base = self->shown;
+        }
+      job->base = g_ptr_array_ref (base != NULL ? base : self->sorted);
+    }
   work = job->source != NULL ? job->source->len : job->base->len;
 
   /* No filter over sorted devices costs nothing (devices handed over in
@@ -1004,6 +1199,8 @@ rd_device_query_model_finalize (GObject *object)
   g_ptr_array_unref (self->shown);
   filter_unref (self->filter);
   filter_unref (self->applied);
+  g_ptr_array_unref (self->results);
+  g_clear_pointer (&self->results_from, g_ptr_array_unref);
 
   G_OBJECT_CLASS (rd_device_query_model_parent_class)->finalize (object);
 }
@@ -1054,6 +1251,7 @@ rd_device_query_model_init (RdDeviceQueryModel *self)
   self->source = g_ptr_array_new_with_free_func (entry_unref);
   self->shown = g_ptr_array_new_with_free_func (entry_unref);
   self->filter = filter_new (NULL, RD_DEVICE_QUICK_FILTER_NONE, 0);
+  self->results = g_ptr_array_new_with_free_func (result_free);
 }
 
 /* Public API */
