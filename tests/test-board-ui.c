@@ -601,6 +601,83 @@ test_search_held_rows (Fixture       *fixture,
   rd_lane_view_unselect_all (inventory);
 }
 
+static void
+count_frame (guint *painted)
+{
+  (*painted)++;
+}
+
+static gboolean
+frame_painted (gpointer data)
+{
+  return *(guint *) data > 0;
+}
+
+/* A window opened on an empty board, whose lanes never laid out their
+ * lists (they show their "empty" page), given many devices: the cached
+ * inventory at a start. Only the cards near the screen are bound in the
+ * frame that shows them, the others over the next frames; no card on
+ * screen is empty. */
+static void
+test_fill_from_empty (void)
+{
+  g_autoptr(RdBoard) board = rd_board_new (NULL);
+  g_autoptr(GPtrArray) many = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) cards = g_ptr_array_new ();
+  RdWindow *window = g_object_ref (rd_window_new (app));
+  RdLaneView *inventory;
+  GtkListView *list_view;
+  GdkFrameClock *clock;
+  HeldRows held;
+  guint painted = 0;
+  guint bound = 0;
+  guint mapped = 0;
+
+  rd_window_set_board (window, board);
+  inventory = RD_LANE_VIEW (rd_ui_test_template_child (window, RD_TYPE_WINDOW, "inventory_lane"));
+  list_view = rd_ui_test_template_child (inventory, RD_TYPE_LANE_VIEW, "list_view");
+  held = (HeldRows) { G_LIST_MODEL (gtk_list_view_get_model (list_view)),
+                      G_LIST_MODEL (rd_lane_view_get_selection (inventory)) };
+  gtk_window_set_default_size (GTK_WINDOW (window), 1400, 860);
+  gtk_window_present (GTK_WINDOW (window));
+  rd_ui_test_iterate (250);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (list_view)), ==, 0);
+
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("f%u", i);
+      g_autofree char *name = g_strdup_printf ("FILL-%03u", i);
+
+      g_ptr_array_add (many, make_device (id, name, RD_JOIN_TYPE_ENTRA_JOINED));
+    }
+  clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
+  g_signal_connect_swapped (clock, "after-paint", G_CALLBACK (count_frame), &painted);
+  rd_board_set_devices (board, many);
+  /* The frame that shows them. */
+  g_assert_true (rd_ui_test_iterate_until (frame_painted, &painted, 5));
+  g_signal_handlers_disconnect_by_func (clock, count_frame, &painted);
+
+  rd_ui_test_collect (GTK_WIDGET (inventory), RD_TYPE_DEVICE_CARD, cards);
+  for (guint i = 0; i < cards->len; i++)
+    {
+      RdDevice *device = rd_device_card_get_device (cards->pdata[i]);
+
+      bound += device != NULL;
+      if (gtk_widget_get_mapped (cards->pdata[i]))
+        {
+          mapped++;
+          g_assert_nonnull (device);
+        }
+    }
+  g_assert_cmpuint (mapped, >, 0);
+  /* Those on screen, and a few rows either side. */
+  g_assert_cmpuint (bound, <=, mapped + 8);
+
+  g_assert_true (rd_ui_test_iterate_until (rows_settled, &held, 5));
+  assert_rows_show (&held);
+  rd_ui_test_close_window (window, 100);
+}
+
 /* The plan pane and Run */
 
 static GtkWidget *
@@ -1197,6 +1274,7 @@ main (int   argc,
   ADD ("/rd/board-ui/refused", test_refused_move);
   ADD ("/rd/board-ui/search", test_search);
   ADD ("/rd/board-ui/search/held-rows", test_search_held_rows);
+  g_test_add_func ("/rd/board-ui/fill-from-empty", test_fill_from_empty);
   ADD ("/rd/board-ui/run/blocked", test_run_blocked);
   ADD ("/rd/board-ui/run/confirm", test_run_confirm);
   ADD ("/rd/board-ui/plan/request", test_plan_request);

@@ -43,7 +43,7 @@ struct _RdLaneView
   GtkMultiSelection *selection;
   RdStableSelection *rows;
   GPtrArray *stale_items; /* (element-type GtkListItem): cards to bind again */
-  int row_height;         /* the lowest row seen on screen, or 0 */
+  int row_height;         /* the lowest row seen on screen, an estimate, or 0 */
   guint stale_tick;
   gint64 stale_since;         /* the frame counter when cards last went stale */
   GdkFrameClock *frame_clock; /* while realized */
@@ -445,32 +445,72 @@ bind_card_later (RdLaneView  *self,
                                                      NULL);
 }
 
+/* The list's width, and the top and bottom of what it shows. Until the
+ * list view is laid out (an empty lane shows its "empty" page instead), the
+ * lane's stack's size, which the list will take then. */
+static int
+get_view (RdLaneView *self,
+          double     *top,
+          double     *bottom)
+{
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
+  int width = gtk_widget_get_width (GTK_WIDGET (self->list_view));
+
+  *top = vadjustment != NULL ? gtk_adjustment_get_value (vadjustment) : 0;
+  if (width > 0 && vadjustment != NULL)
+    {
+      *bottom = *top + gtk_adjustment_get_page_size (vadjustment);
+      return width;
+    }
+
+  *bottom = *top + gtk_widget_get_height (GTK_WIDGET (self->stack));
+  return gtk_widget_get_width (GTK_WIDGET (self->stack));
+}
+
+/* The height of a row, for the rows not yet on screen: the lowest row
+ * seen; before any was, the first row shown; before any row shows (an empty
+ * lane at a start getting 100,000 devices), an empty card measured at the
+ * lane's width, which is no taller than a row. 0 while the lane has no
+ * width. */
+static int
+get_row_height (RdLaneView *self)
+{
+  double top, bottom;
+  int width = get_view (self, &top, &bottom);
+
+  if (self->row_height > 0)
+    return self->row_height;
+
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->list_view)); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    if (gtk_widget_get_mapped (row) && gtk_widget_get_height (row) > 0)
+      return self->row_height = gtk_widget_get_height (row);
+
+  if (width > 0)
+    {
+      GtkWidget *card = g_object_ref_sink (rd_device_card_new ());
+      int height;
+
+      gtk_widget_measure (card, GTK_ORIENTATION_VERTICAL, width, &height, NULL, NULL, NULL);
+      g_object_unref (card);
+      self->row_height = height;
+    }
+
+  return self->row_height;
+}
+
 /* Whether a new row at @position is at least two rows away from what the
- * lane shows, by the height of the lowest row seen: a list that grows
- * gets rows far below the fold. */
+ * lane shows, by the height of a row: a list that grows gets rows far
+ * below the fold. */
 static gboolean
 far_off_screen (RdLaneView *self,
                 guint       position)
 {
-  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
   double top, bottom, y;
 
-  /* Before any card was bound on screen, the first row shown says. */
-  if (self->row_height <= 0)
-    {
-      for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->list_view)); row != NULL;
-           row = gtk_widget_get_next_sibling (row))
-        if (gtk_widget_get_mapped (row) && gtk_widget_get_height (row) > 0)
-          {
-            self->row_height = gtk_widget_get_height (row);
-            break;
-          }
-    }
-  if (vadjustment == NULL || self->row_height <= 0)
+  if (get_row_height (self) <= 0 || get_view (self, &top, &bottom) <= 0)
     return FALSE;
 
-  top = gtk_adjustment_get_value (vadjustment);
-  bottom = top + gtk_adjustment_get_page_size (vadjustment);
   y = (double) position * self->row_height;
 
   return y > bottom + 2 * self->row_height || y + 3 * self->row_height < top;
@@ -568,16 +608,12 @@ on_drop_target_drop_cb (GtkDropTarget *target,
 static void
 update_screen_rows (RdLaneView *self)
 {
-  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
+  double top, bottom;
   guint rows = 0;
 
-  if (vadjustment != NULL && self->row_height > 0 && gtk_widget_get_mapped (GTK_WIDGET (self)))
-    {
-      double bottom = gtk_adjustment_get_value (vadjustment) +
-                      gtk_adjustment_get_page_size (vadjustment);
-
-      rows = (guint) (bottom / self->row_height) + 2;
-    }
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)) && get_row_height (self) > 0 &&
+      get_view (self, &top, &bottom) > 0)
+    rows = (guint) (bottom / self->row_height) + 2;
   rd_stable_selection_set_screen_rows (self->rows, rows);
 }
 
