@@ -177,3 +177,15 @@ rd_test_kill_child (GPid pid)
   g_assert_cmpint (WTERMSIG (status), ==, SIGKILL);
   g_spawn_close_pid (pid);
 }
+
+/* Runs the main loop until @query has no filter or sort under way (at
+ * most 30 s). */
+void
+rd_test_wait_settled (RdDeviceQueryModel *query)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (rd_device_query_model_get_pending (query) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (rd_device_query_model_get_pending (query));
+}

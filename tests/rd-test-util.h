@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "rd-device-query-model.h"
 #include "rd-device.h"
 
 G_BEGIN_DECLS
@@ -16,5 +17,6 @@ void      rd_test_write_byte   (char               c);
 GPid      rd_test_spawn_child  (const char *const *argv,
                                 int               *out_fd);
 void      rd_test_kill_child   (GPid               pid);
+void      rd_test_wait_settled (RdDeviceQueryModel *query);
 
 G_END_DECLS

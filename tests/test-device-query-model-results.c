@@ -5,6 +5,8 @@
 #include "rd-device-query-model.h"
 #include "rd-device-store.h"
 
+#include "rd-test-util.h"
+
 #include <string.h>
 
 /* RdDeviceQueryModel keeps the results of its last queries: a query asked
@@ -40,16 +42,6 @@ make_devices (guint n,
     }
 
   return devices;
-}
-
-static void
-wait_settled (RdDeviceQueryModel *query)
-{
-  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-
-  while (rd_device_query_model_get_pending (query) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_false (rd_device_query_model_get_pending (query));
 }
 
 static int
@@ -115,7 +107,7 @@ set_query (RdDeviceQueryModel   *query,
 
   rd_device_query_model_set_filter (query, (const char *const *) words, filters, NULL);
   pending = rd_device_query_model_get_pending (query);
-  wait_settled (query);
+  rd_test_wait_settled (query);
 
   return pending;
 }
@@ -137,7 +129,7 @@ fixture_set_up (Fixture       *fixture,
   fixture->query = rd_device_query_model_new ();
   rd_device_query_model_set_sort (fixture->query, RD_DEVICE_SORT_NAME);
   rd_device_query_model_set_model (fixture->query, G_LIST_MODEL (fixture->store));
-  wait_settled (fixture->query);
+  rd_test_wait_settled (fixture->query);
 }
 
 static void
@@ -257,7 +249,7 @@ test_new_list (Fixture       *fixture,
   /* Another list altogether, as a refresh hands over. */
   set_query (fixture->query, "abc", RD_DEVICE_QUICK_FILTER_NONE);
   rd_device_store_replace_all (fixture->store, others);
-  wait_settled (fixture->query);
+  rd_test_wait_settled (fixture->query);
   assert_result (fixture->query, store, "abc", RD_DEVICE_QUICK_FILTER_NONE);
   set_query (fixture->query, "ab", RD_DEVICE_QUICK_FILTER_NONE);
   assert_result (fixture->query, store, "ab", RD_DEVICE_QUICK_FILTER_NONE);

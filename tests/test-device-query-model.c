@@ -4,6 +4,8 @@
 #include "rd-device-query-model.h"
 #include "rd-device-store.h"
 
+#include "rd-test-util.h"
+
 /* RdDeviceStore (the board's lanes) and RdDeviceQueryModel (a lane sorted
  * and filtered, at once for a short list, on a worker for a long one). */
 
@@ -64,16 +66,6 @@ make_devices (guint n)
     }
 
   return devices;
-}
-
-static void
-wait_settled (RdDeviceQueryModel *query)
-{
-  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-
-  while (rd_device_query_model_get_pending (query) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_false (rd_device_query_model_get_pending (query));
 }
 
 static void
@@ -243,7 +235,7 @@ test_long (void)
   rd_device_query_model_set_model (query, G_LIST_MODEL (store));
   g_assert_true (rd_device_query_model_get_pending (query));
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
-  wait_settled (query);
+  rd_test_wait_settled (query);
   g_assert_cmpuint (changes.emissions, ==, 1);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, n);
   for (guint i = 0; i < n; i += 997)
@@ -264,7 +256,7 @@ test_long (void)
   changes.emissions = 0;
   rd_device_query_model_set_filter (query, stale_words, RD_DEVICE_QUICK_FILTER_NONE, NULL);
   rd_device_query_model_set_filter (query, words, RD_DEVICE_QUICK_FILTER_UNENCRYPTED, NULL);
-  wait_settled (query);
+  rd_test_wait_settled (query);
   g_assert_cmpuint (changes.emissions, ==, 1);
   /* DEV-000100 to DEV-000199, every third one. */
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 33);
@@ -273,7 +265,7 @@ test_long (void)
 
   /* Narrowing filters the shown devices; the result is the same. */
   rd_device_query_model_set_filter (query, narrower, RD_DEVICE_QUICK_FILTER_UNENCRYPTED, NULL);
-  wait_settled (query);
+  rd_test_wait_settled (query);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 4);
   g_assert_cmpstr (name_at (model, 3), ==, "DEV-000129");
 
@@ -297,7 +289,7 @@ test_long (void)
   /* Replacing every device sorts again on a worker. */
   rd_device_store_replace_all (store, devices);
   g_assert_true (rd_device_query_model_get_pending (query));
-  wait_settled (query);
+  rd_test_wait_settled (query);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 4);
 
   /* The same devices again, unchanged and in the same order (a refresh
@@ -364,10 +356,10 @@ test_in_order (void)
   rd_device_query_model_set_filter (query, words, RD_DEVICE_QUICK_FILTER_NONE, NULL);
   rd_device_store_replace_all (store, devices);
   g_assert_true (rd_device_query_model_get_pending (query));
-  wait_settled (query);
+  rd_test_wait_settled (query);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 100);
   rd_device_query_model_set_filter (query, NULL, RD_DEVICE_QUICK_FILTER_NONE, NULL);
-  wait_settled (query);
+  rd_test_wait_settled (query);
 
   /* The last two swapped: sorted on a worker, and shown in order. */
   swapped = g_ptr_array_new_with_free_func (g_object_unref);
@@ -375,7 +367,7 @@ test_in_order (void)
     g_ptr_array_add (swapped, g_object_ref (devices->pdata[i < n - 2 ? i : 2 * n - 3 - i]));
   rd_device_store_replace_all (store, swapped);
   g_assert_true (rd_device_query_model_get_pending (query));
-  wait_settled (query);
+  rd_test_wait_settled (query);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, n);
   g_assert_true (device_at (model, n - 2) == devices->pdata[n - 2]);
   g_assert_true (device_at (model, n - 1) == devices->pdata[n - 1]);
