@@ -476,7 +476,7 @@ static int
 get_row_height (RdLaneView *self)
 {
   double top, bottom;
-  int width = get_view (self, &top, &bottom);
+  int width;
 
   if (self->row_height > 0)
     return self->row_height;
@@ -486,6 +486,7 @@ get_row_height (RdLaneView *self)
     if (gtk_widget_get_mapped (row) && gtk_widget_get_height (row) > 0)
       return self->row_height = gtk_widget_get_height (row);
 
+  width = get_view (self, &top, &bottom);
   if (width > 0)
     {
       GtkWidget *card = g_object_ref_sink (rd_device_card_new ());

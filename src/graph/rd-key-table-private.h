@@ -24,8 +24,6 @@ void        rd_key_table_free          (RdKeyTable  *self);
 guint       rd_key_table_get_size      (RdKeyTable  *self);
 void        rd_key_table_reserve       (RdKeyTable  *self,
                                         guint        more);
-void        rd_key_table_prefetch      (RdKeyTable  *self,
-                                        const RdKey *key);
 void        rd_key_table_prefetch_ahead (RdKeyTable  *self,
                                         const RdKey *keys,
                                         guint        n_keys,
