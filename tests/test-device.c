@@ -318,6 +318,140 @@ test_search_text_folding (void)
   }
 }
 
+/* A date is kept as a number and its GDateTime made when first asked for:
+ * the same instant through the property, the getters, both JSON forms and
+ * the facts, from the first day a GDateTime holds to its last, before 1970
+ * included; "unknown" stays unknown. */
+static void
+test_dates (void)
+{
+  const gint64 day = G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC;
+  const gint64 first = G_GINT64_CONSTANT (-62135596800) * G_USEC_PER_SEC;
+  const gint64 last = G_GINT64_CONSTANT (253402300800) * G_USEC_PER_SEC - 1;
+  gint64 values[600];
+  guint n = 0;
+  GRand *rand = g_rand_new_with_seed (20261126);
+
+  values[n++] = first;
+  values[n++] = last;
+  values[n++] = -1;
+  values[n++] = 1;
+  values[n++] = -G_USEC_PER_SEC;
+  values[n++] = -G_USEC_PER_SEC - 1;
+  values[n++] = G_GINT64_CONSTANT (951782400) * G_USEC_PER_SEC; /* 2000-02-29 */
+  values[n++] = G_GINT64_CONSTANT (4107542400) * G_USEC_PER_SEC; /* 2100-03-01 */
+  while (n < G_N_ELEMENTS (values))
+    {
+      gint64 v = first + (gint64) (g_rand_double (rand) * (double) (last - first));
+
+      /* Whole days and seconds, and any microsecond. */
+      values[n] = n % 3 == 0 ? v - v % day : n % 3 == 1 ? v - v % G_USEC_PER_SEC : v;
+      n++;
+    }
+  g_rand_free (rand);
+
+  g_assert_false (_rd_device_date_is_valid (first - 1));
+  g_assert_false (_rd_device_date_is_valid (last + 1));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GDateTime) whole = g_date_time_new_from_unix_utc (
+        values[i] / G_USEC_PER_SEC - (values[i] % G_USEC_PER_SEC < 0));
+      g_autoptr (GDateTime) dt = g_date_time_add (
+        whole, (values[i] % G_USEC_PER_SEC + G_USEC_PER_SEC) % G_USEC_PER_SEC);
+      g_autofree char *iso = g_date_time_format_iso8601 (dt);
+      g_autofree char *quoted = g_strdup_printf ("\"lastSyncDateTime\":\"%s\"", iso);
+      g_autoptr (RdDevice) device = rd_device_new ("id", "name");
+      g_autoptr (GString) text = g_string_new (NULL);
+      g_autoptr (GError) error = NULL;
+      RdDeviceFacts facts = { .id = "id", .enrolled = values[i], .last_sync = values[i] };
+      g_autoptr (RdDevice) from_facts = _rd_device_new_from_facts (&facts);
+      g_autoptr (JsonNode) node = NULL;
+      g_autoptr (RdDevice) copy = NULL;
+
+      g_assert_true (_rd_device_date_is_valid (values[i]));
+      g_assert_cmpint (_rd_device_date_from_date_time (dt), ==, values[i]);
+      g_object_set (device, "last-sync", dt, NULL);
+      g_assert_cmpint (rd_device_get_last_sync_usec (device), ==, values[i]);
+      /* The GDateTime given is the one kept. */
+      g_assert_true (rd_device_get_last_sync (device) == dt);
+
+      g_assert_cmpint (rd_device_get_last_sync_usec (from_facts), ==, values[i]);
+      g_assert_cmpint (rd_device_get_enrolled_usec (from_facts), ==, values[i]);
+      g_assert_true (g_date_time_equal (rd_device_get_last_sync (from_facts), dt));
+      g_assert_cmpint (g_date_time_get_utc_offset (rd_device_get_last_sync (from_facts)), ==, 0);
+      /* Made once. */
+      g_assert_true (rd_device_get_last_sync (from_facts) == rd_device_get_last_sync (from_facts));
+
+      _rd_device_append_json (from_facts, text);
+      if (strstr (text->str, quoted) == NULL)
+        g_error ("%" G_GINT64_FORMAT ": %s has no %s", values[i], text->str, quoted);
+      node = rd_device_to_json (from_facts);
+      copy = rd_device_new_from_json (json_node_get_object (node), &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (rd_device_get_last_sync_usec (copy), ==, values[i]);
+      g_assert_false (rd_device_update_from (copy, from_facts));
+    }
+
+  /* Out of range is unknown; 1970-01-01T00:00:00Z itself is kept a
+   * microsecond later, as 0 is "unknown". */
+  {
+    RdDeviceFacts facts = { .id = "id", .enrolled = first - 1, .last_sync = last + 1 };
+    g_autoptr (RdDevice) device = _rd_device_new_from_facts (&facts);
+    g_autoptr (GDateTime) epoch = g_date_time_new_from_unix_utc (0);
+
+    g_assert_cmpint (rd_device_get_enrolled_usec (device), ==, RD_DEVICE_NO_DATE);
+    g_assert_null (rd_device_get_enrolled (device));
+    g_assert_null (rd_device_get_last_sync (device));
+    g_assert_cmpint (_rd_device_date_from_date_time (NULL), ==, RD_DEVICE_NO_DATE);
+    g_assert_cmpint (_rd_device_date_from_date_time (epoch), ==, 1);
+    g_object_set (device, "last-sync", epoch, NULL);
+    g_assert_cmpint (rd_device_get_last_sync_usec (device), ==, 1);
+    g_object_set (device, "last-sync", NULL, NULL);
+    g_assert_cmpint (rd_device_get_last_sync_usec (device), ==, RD_DEVICE_NO_DATE);
+    g_assert_null (rd_device_get_last_sync (device));
+  }
+}
+
+typedef struct
+{
+  RdDevice *device;
+  GDateTime *seen;
+} DateRace;
+
+static gpointer
+get_last_sync_thread (gpointer data)
+{
+  DateRace *race = data;
+
+  race->seen = rd_device_get_last_sync (race->device);
+  return NULL;
+}
+
+/* Threads that ask for a date at once all get the one GDateTime, and
+ * none leaks (the leak checker of the ASan run would say). */
+static void
+test_dates_threads (void)
+{
+  for (guint round = 0; round < 50; round++)
+    {
+      RdDeviceFacts facts = { .id = "id", .last_sync = G_GINT64_CONSTANT (1764000000123456) };
+      g_autoptr (RdDevice) device = _rd_device_new_from_facts (&facts);
+      DateRace races[4];
+      GThread *threads[G_N_ELEMENTS (races)];
+
+      for (guint i = 0; i < G_N_ELEMENTS (races); i++)
+        {
+          races[i] = (DateRace) { device, NULL };
+          threads[i] = g_thread_new ("date", get_last_sync_thread, &races[i]);
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (races); i++)
+        g_thread_join (threads[i]);
+      for (guint i = 0; i < G_N_ELEMENTS (races); i++)
+        g_assert_true (races[i].seen == rd_device_get_last_sync (device));
+      g_assert_cmpint (g_date_time_get_microsecond (races[0].seen), ==, 123456);
+    }
+}
+
 static void
 test_bitlocker_ready (void)
 {
@@ -383,8 +517,8 @@ test_facts_and_json_text (void)
     .owner_type = RD_OWNER_TYPE_COMPANY,
     .join_type = RD_JOIN_TYPE_ENTRA_JOINED,
     .enrollment_type = "windowsAzureADJoin",
-    .enrolled = enrolled,
-    .last_sync = synced,
+    .enrolled = _rd_device_date_from_date_time (enrolled),
+    .last_sync = _rd_device_date_from_date_time (synced),
     .encrypted = RD_TRISTATE_UNKNOWN,
     .management_state = RD_MANAGEMENT_STATE_MANAGED,
   };
@@ -436,6 +570,8 @@ main (int   argc,
   g_test_add_func ("/rd/device/search-text-folding", test_search_text_folding);
   g_test_add_func ("/rd/device/facts-and-json-text", test_facts_and_json_text);
   g_test_add_func ("/rd/device/bitlocker-ready", test_bitlocker_ready);
+  g_test_add_func ("/rd/device/dates", test_dates);
+  g_test_add_func ("/rd/device/dates/threads", test_dates_threads);
 
   return g_test_run ();
 }

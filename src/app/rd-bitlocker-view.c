@@ -545,13 +545,14 @@ compare_last_sync (gconstpointer a,
                    gconstpointer b,
                    gpointer      user_data)
 {
-  GDateTime *ta = rd_device_get_last_sync ((RdDevice *) a);
-  GDateTime *tb = rd_device_get_last_sync ((RdDevice *) b);
+  gint64 ta = rd_device_get_last_sync_usec ((RdDevice *) a);
+  gint64 tb = rd_device_get_last_sync_usec ((RdDevice *) b);
 
-  if (ta == NULL || tb == NULL)
-    return compare_ints (ta != NULL, tb != NULL);
+  /* A device that never checked in sorts first. */
+  if (ta == RD_DEVICE_NO_DATE || tb == RD_DEVICE_NO_DATE)
+    return compare_ints (ta != RD_DEVICE_NO_DATE, tb != RD_DEVICE_NO_DATE);
 
-  return compare_ints (g_date_time_compare (ta, tb), 0);
+  return ta < tb ? GTK_ORDERING_SMALLER : ta > tb ? GTK_ORDERING_LARGER : GTK_ORDERING_EQUAL;
 }
 
 /* The same order as a GtkStringSorter on the name, from keys each device

@@ -10,7 +10,8 @@ G_BEGIN_DECLS
  * no one else holds yet. Nothing here notifies, and no GValue is made. */
 
 /* What a managedDevice itself says; %NULL and 0 are "unknown". The strings
- * and dates are copied. */
+ * are copied. A date is in microseconds since 1970 (UTC); one outside the
+ * range of a GDateTime (see _rd_device_date_is_valid()) is unknown. */
 typedef struct
 {
   const char *id;
@@ -28,8 +29,8 @@ typedef struct
   RdOwnerType owner_type;
   RdJoinType join_type;
   const char *enrollment_type;
-  GDateTime *enrolled;
-  GDateTime *last_sync;
+  gint64 enrolled;
+  gint64 last_sync;
   RdTristate encrypted;
   RdManagementState management_state;
   /* Optional: what rd_device_get_search_text() and _rd_device_get_sort_key()
@@ -40,6 +41,8 @@ typedef struct
 } RdDeviceFacts;
 
 RdDevice *_rd_device_new_from_facts          (const RdDeviceFacts    *facts);
+gboolean  _rd_device_date_is_valid           (gint64                  usec);
+gint64    _rd_device_date_from_date_time     (GDateTime              *dt);
 void      _rd_device_set_escrowed_keys       (RdDevice               *self,
                                               int                     escrowed_keys);
 void      _rd_device_set_autopilot           (RdDevice               *self,

@@ -108,13 +108,13 @@ entry_new (RdDevice *device,
            guint     serial)
 {
   Entry *entry = g_new0 (Entry, 1);
-  GDateTime *last_sync = rd_device_get_last_sync (device);
+  gint64 last_sync = rd_device_get_last_sync_usec (device);
 
   g_atomic_ref_count_init (&entry->ref);
   entry->device = g_object_ref (device);
   entry->key = g_ref_string_acquire ((char *) _rd_device_get_sort_key (device));
   entry->text = g_ref_string_acquire ((char *) rd_device_get_search_text (device));
-  entry->last_sync = last_sync != NULL ? g_date_time_to_unix (last_sync) : NEVER;
+  entry->last_sync = last_sync != RD_DEVICE_NO_DATE ? last_sync / G_USEC_PER_SEC : NEVER;
   entry->serial = serial;
   entry->revision = _rd_device_get_revision (device);
   entry->compliance = rd_device_get_compliance (device);

@@ -16,6 +16,10 @@ G_DECLARE_FINAL_TYPE (RdDevice, rd_device, RD, DEVICE, GObject)
 #define RD_WINDOWS_BUILD_1709 16299
 #define RD_WINDOWS_BUILD_1809 17763
 
+/* What rd_device_get_enrolled_usec() and rd_device_get_last_sync_usec()
+ * return for an unknown date. */
+#define RD_DEVICE_NO_DATE G_GINT64_CONSTANT (0)
+
 RdDevice             *rd_device_new                        (const char        *id,
                                                             const char        *name);
 RdDevice             *rd_device_new_from_json              (JsonObject        *object,
@@ -44,6 +48,8 @@ RdJoinType            rd_device_get_join_type              (RdDevice          *s
 const char           *rd_device_get_enrollment_type        (RdDevice          *self);
 GDateTime            *rd_device_get_enrolled               (RdDevice          *self);
 GDateTime            *rd_device_get_last_sync              (RdDevice          *self);
+gint64                rd_device_get_enrolled_usec          (RdDevice          *self);
+gint64                rd_device_get_last_sync_usec         (RdDevice          *self);
 RdTristate            rd_device_get_encrypted              (RdDevice          *self);
 int                   rd_device_get_escrowed_keys          (RdDevice          *self);
 RdTristate            rd_device_get_autopilot              (RdDevice          *self);

@@ -149,12 +149,10 @@ put_string (GString    *out,
 }
 
 static void
-put_date_time (GString   *out,
-               GDateTime *dt)
+put_date_time (GString *out,
+               gint64   usec)
 {
-  put_i64 (out, dt != NULL ? g_date_time_to_unix (dt) * G_USEC_PER_SEC +
-                               g_date_time_get_microsecond (dt)
-                           : NONE);
+  put_i64 (out, usec != RD_DEVICE_NO_DATE ? usec : NONE);
 }
 
 static void
@@ -194,8 +192,8 @@ put_device (GString  *out,
   for (guint i = 0; i < NSTRINGS; i++)
     put_string (out, strings[i]);
   put (out, ints, sizeof ints);
-  put_date_time (out, rd_device_get_enrolled (device));
-  put_date_time (out, rd_device_get_last_sync (device));
+  put_date_time (out, rd_device_get_enrolled_usec (device));
+  put_date_time (out, rd_device_get_last_sync_usec (device));
 }
 
 /* Where the size and mtime of the JSON file are, after the magic, the
@@ -503,30 +501,18 @@ take_string (Cursor *cursor)
   return s;
 }
 
-static GDateTime *
+/* A date as RdDeviceFacts takes it. */
+static gint64
 take_date_time (Cursor *cursor)
 {
   gint64 usec = take_i64 (cursor);
-  GDateTime *dt;
 
   if (!cursor->ok || usec == NONE)
-    return NULL;
+    return RD_DEVICE_NO_DATE;
+  if (usec == RD_DEVICE_NO_DATE || !_rd_device_date_is_valid (usec))
+    cursor->ok = FALSE;
 
-  dt = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
-  if (dt == NULL)
-    {
-      cursor->ok = FALSE;
-      return NULL;
-    }
-  if (usec % G_USEC_PER_SEC != 0)
-    {
-      GDateTime *exact = g_date_time_add (dt, usec % G_USEC_PER_SEC);
-
-      g_date_time_unref (dt);
-      dt = exact;
-    }
-
-  return dt;
+  return usec;
 }
 
 static gboolean
@@ -543,8 +529,7 @@ take_device (Cursor      *cursor,
 {
   const char *strings[NSTRINGS];
   gint32 ints[NINTS];
-  g_autoptr(GDateTime) enrolled = NULL;
-  g_autoptr(GDateTime) last_sync = NULL;
+  gint64 enrolled, last_sync;
   RdDeviceFacts facts = { 0 };
   RdDevice *device;
 

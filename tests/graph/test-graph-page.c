@@ -405,7 +405,8 @@ test_winre_flags (void)
     g_assert_cmpint (rd_device_mapper_winre_state_from_string (rows[i].flags), ==, rows[i].state);
 }
 
-/* Dates as g_date_time_new_from_iso8601() reads them, "never" as none. */
+/* Dates as g_date_time_new_from_iso8601() reads them, "never" as none: the
+ * same instant, kept in UTC. */
 static void
 test_dates (void)
 {
@@ -439,8 +440,10 @@ test_dates (void)
         {
           g_assert_nonnull (enrolled);
           g_assert_true (g_date_time_equal (enrolled, expected));
-          g_assert_cmpint (g_date_time_get_utc_offset (enrolled), ==,
-                           g_date_time_get_utc_offset (expected));
+          g_assert_cmpint (g_date_time_get_utc_offset (enrolled), ==, 0);
+          g_assert_cmpint (rd_device_get_enrolled_usec (device), ==,
+                           g_date_time_to_unix (expected) * G_USEC_PER_SEC +
+                             g_date_time_get_microsecond (expected));
         }
     }
 }
