@@ -585,8 +585,9 @@ test_window_demo_stale (void)
   g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &first, 10));
   rd_ui_test_demo_close (&first);
 
-  /* A slow tenant: the refresh takes a while. */
-  rd_ui_test_demo_open (&second, demo_app, 300);
+  /* A slow tenant: the refresh takes a while, longer than the cache takes
+   * to show on a loaded machine. */
+  rd_ui_test_demo_open (&second, demo_app, 2000);
   notice = GTK_REVEALER (
     rd_ui_test_template_child (second.window, RD_TYPE_WINDOW, "stale_revealer"));
   g_assert_true (rd_ui_test_iterate_until (board_filled, &second, 10));
@@ -596,7 +597,7 @@ test_window_demo_stale (void)
                               second.window, RD_TYPE_WINDOW, "stale_label"))),
                             "Refreshing"));
 
-  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &second, 10));
+  g_assert_true (rd_ui_test_iterate_until (rd_ui_test_demo_synced, &second, 30));
   g_assert_true (rd_ui_test_iterate_until (stale_notice_hidden, &second, 10));
   g_assert_true (board_filled (&second));
 
