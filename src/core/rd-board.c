@@ -7,7 +7,8 @@
 
 #include "rd-board-private.h"
 #include "rd-core-error.h"
-#include "rd-device-store.h"
+#include "rd-device-query-model-private.h"
+#include "rd-device-store-private.h"
 #include "rd-method.h"
 #include "rd-plan-private.h"
 #include "rd-readiness.h"
@@ -296,16 +297,16 @@ hand_off_new (GPtrArray *devices)
 }
 
 /* Takes devices from the listing until @deadline (monotonic time; 0: all
- * of them). Returns whether every device has been taken. */
+ * of them), at most @limit in all; a device of @known (id → RdDevice, or
+ * %NULL) takes the new facts. Returns whether every device has been
+ * taken. */
 static gboolean
-take_devices (RdBoard *self,
-              HandOff *hand_off,
-              gint64   deadline)
+take_devices_from (HandOff    *hand_off,
+                   GHashTable *known,
+                   guint       limit,
+                   gint64      deadline)
 {
   GPtrArray *listing = hand_off->listing;
-  gboolean known = g_hash_table_size (self->devices) > 0;
-  guint limit = deadline != 0 && self->step_devices != 0 ? hand_off->next + self->step_devices
-                                                         : G_MAXUINT;
 
   while (hand_off->next < listing->len)
     {
@@ -326,8 +327,8 @@ take_devices (RdBoard *self,
       if (id == NULL || g_hash_table_contains (hand_off->taken, id))
         continue;
 
-      if (known)
-        device = g_hash_table_lookup (self->devices, id);
+      if (known != NULL)
+        device = g_hash_table_lookup (known, id);
       if (device == NULL)
         device = fresh;
       else if (device != fresh)
@@ -340,6 +341,18 @@ take_devices (RdBoard *self,
     }
 
   return TRUE;
+}
+
+static gboolean
+take_devices (RdBoard *self,
+              HandOff *hand_off,
+              gint64   deadline)
+{
+  guint limit = deadline != 0 && self->step_devices != 0 ? hand_off->next + self->step_devices
+                                                         : G_MAXUINT;
+
+  return take_devices_from (hand_off, g_hash_table_size (self->devices) > 0 ? self->devices : NULL,
+                            limit, deadline);
 }
 
 /* What a hand-off lets go of: the references to 100,000 devices, each a
@@ -392,9 +405,10 @@ release_step_cb (gpointer user_data)
  * devices before is let go in an iteration of its own (a reference less
  * for 100,000 devices, each a cache miss). */
 static void
-commit_devices (RdBoard  *self,
-                HandOff  *hand_off,
-                gboolean  defer_release)
+commit_devices (RdBoard              *self,
+                HandOff              *hand_off,
+                RdDeviceQueryEntries *entries,
+                gboolean              defer_release)
 {
   g_autoptr(GHashTable) old_devices = NULL;
   g_autoptr(GHashTable) planned = NULL;
@@ -483,7 +497,8 @@ commit_devices (RdBoard  *self,
     }
 
   /* One "items-changed" per lane, whatever the number of devices. */
-  old_inventory = rd_device_store_take_all (self->lanes[RD_LANE_INVENTORY], inventory);
+  old_inventory = _rd_device_store_take_all_prepared (self->lanes[RD_LANE_INVENTORY], inventory,
+                                                      entries);
   for (guint lane = RD_LANE_BREAK_FIX; lane < RD_N_LANES; lane++)
     rd_device_store_replace_all (self->lanes[lane], in_lanes[lane]);
   for (guint lane = RD_LANE_BREAK_FIX; lane < RD_N_LANES; lane++)
@@ -547,7 +562,7 @@ hand_off_step_cb (gpointer user_data)
   g_clear_pointer (&self->hand_off_source, g_source_unref);
   if (!g_task_return_error_if_cancelled (task))
     {
-      commit_devices (self, hand_off, TRUE);
+      commit_devices (self, hand_off, NULL, TRUE);
       g_task_return_boolean (task, TRUE);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING]);
@@ -583,8 +598,138 @@ rd_board_set_devices (RdBoard   *self,
 
   hand_off = hand_off_new (devices);
   take_devices (self, hand_off, 0);
-  commit_devices (self, hand_off, FALSE);
+  commit_devices (self, hand_off, NULL, FALSE);
   hand_off_free (hand_off);
+}
+
+/* A listing filed ahead */
+
+struct _RdBoardListing
+{
+  /* Every device taken, as into a board without any; its order is NULL
+   * while it would be its listing: no device is listed twice. */
+  HandOff *hand_off;
+  RdDeviceQueryEntries *entries; /* for the order */
+};
+
+/**
+ * rd_board_listing_catch_up:
+ *
+ * Files the devices added to the listing's array since it was made or
+ * last caught up: a reader can file devices as it makes them, while their
+ * memory is at hand.
+ */
+void
+rd_board_listing_catch_up (RdBoardListing *listing)
+{
+  HandOff *hand_off;
+  GPtrArray *devices;
+
+  g_return_if_fail (listing != NULL);
+  g_return_if_fail (listing->entries != NULL);
+
+  hand_off = listing->hand_off;
+  devices = hand_off->listing;
+  for (; hand_off->order == NULL && hand_off->next < devices->len; hand_off->next++)
+    {
+      RdDevice *device = devices->pdata[hand_off->next];
+      const char *id = rd_device_get_id (device);
+
+      /* A device listed twice: from here on, as a hand-off takes them. */
+      if (id == NULL || g_hash_table_contains (hand_off->taken, id))
+        {
+          hand_off->order = g_ptr_array_new_full (devices->len, g_object_unref);
+          for (guint i = 0; i < hand_off->next; i++)
+            g_ptr_array_add (hand_off->order, g_object_ref (devices->pdata[i]));
+          break;
+        }
+      g_hash_table_insert (hand_off->taken, (gpointer) id, g_object_ref (device));
+    }
+  if (hand_off->order != NULL)
+    take_devices_from (hand_off, NULL, G_MAXUINT, 0);
+
+  _rd_device_query_entries_catch_up (listing->entries,
+                                     hand_off->order != NULL ? hand_off->order : devices);
+}
+
+/**
+ * rd_board_listing_new:
+ * @devices: (element-type RdDevice): the tenant's devices, which no other
+ *   thread touches yet; the listing keeps a reference, so do not change
+ *   the array other than by adding devices for
+ *   rd_board_listing_catch_up()
+ *
+ * Files @devices, on any thread, for a board that holds no devices yet:
+ * rd_board_take_listing() then takes them in at once. The app's start
+ * files the cached inventory on the thread that read it, while the window
+ * is being built, so that the window's first frame can show the devices:
+ * for 100,000 devices, rd_board_set_devices_async() spends some 100 ms of
+ * the main thread on what this does elsewhere.
+ *
+ * Returns: (transfer full): the filed devices
+ */
+RdBoardListing *
+rd_board_listing_new (GPtrArray *devices)
+{
+  RdBoardListing *listing;
+
+  g_return_val_if_fail (devices != NULL, NULL);
+
+  listing = g_new0 (RdBoardListing, 1);
+  listing->hand_off = hand_off_new (devices);
+  g_clear_pointer (&listing->hand_off->order, g_ptr_array_unref);
+  listing->entries = _rd_device_query_entries_new ();
+  rd_board_listing_catch_up (listing);
+
+  return listing;
+}
+
+void
+rd_board_listing_free (RdBoardListing *listing)
+{
+  if (listing == NULL)
+    return;
+
+  hand_off_free (listing->hand_off);
+  g_clear_pointer (&listing->entries, _rd_device_query_entries_free);
+  g_free (listing);
+}
+
+/**
+ * rd_board_take_listing:
+ * @listing: devices filed by rd_board_listing_new()
+ *
+ * Takes in the devices of @listing at once, as rd_board_set_devices()
+ * would, when the board holds no devices and no hand-off is under way;
+ * the Devices lane's query models take the entries made with the listing.
+ * A listing is taken once. The board may take over the array of devices
+ * given to rd_board_listing_new() as the Devices lane's own (it then
+ * holds each device once, with g_object_unref() as its free function):
+ * let go of it after this.
+ *
+ * Returns: whether the board took the devices; if not, nothing changed,
+ *   and the caller hands them over as usual
+ */
+gboolean
+rd_board_take_listing (RdBoard        *self,
+                       RdBoardListing *listing)
+{
+  g_return_val_if_fail (RD_IS_BOARD (self), FALSE);
+  g_return_val_if_fail (listing != NULL, FALSE);
+
+  if (g_hash_table_size (self->devices) > 0 || self->hand_off != NULL ||
+      listing->hand_off->taken == NULL)
+    return FALSE;
+
+  /* No device listed twice: the listing itself is the order, whose
+   * devices the board does not visit again. */
+  if (listing->hand_off->order == NULL)
+    listing->hand_off->order = g_ptr_array_ref (listing->hand_off->listing);
+
+  commit_devices (self, listing->hand_off, listing->entries, FALSE);
+  g_clear_pointer (&listing->entries, _rd_device_query_entries_free);
+
+  return TRUE;
 }
 
 /**

@@ -13,6 +13,14 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (RdBoard, rd_board, RD, BOARD, GObject)
 
+typedef struct _RdBoardListing RdBoardListing;
+
+RdBoardListing *rd_board_listing_new      (GPtrArray      *devices);
+void            rd_board_listing_catch_up (RdBoardListing *listing);
+void            rd_board_listing_free     (RdBoardListing *listing);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RdBoardListing, rd_board_listing_free)
+
 RdBoard     *rd_board_new                (RdPlanStore          *store);
 RdPlanStore *rd_board_get_store          (RdBoard              *self);
 gboolean     rd_board_load               (RdBoard              *self,
@@ -28,6 +36,8 @@ void         rd_board_set_devices_async  (RdBoard              *self,
 gboolean     rd_board_set_devices_finish (RdBoard              *self,
                                           GAsyncResult         *result,
                                           GError              **error);
+gboolean     rd_board_take_listing       (RdBoard              *self,
+                                          RdBoardListing       *listing);
 gboolean     rd_board_get_pending        (RdBoard              *self);
 GListModel  *rd_board_get_lane           (RdBoard              *self,
                                           RdLane                lane);

@@ -4,7 +4,7 @@
 #include "config.h"
 
 #include "rd-device-private.h"
-#include "rd-device-query-model.h"
+#include "rd-device-query-model-private.h"
 
 #include <string.h>
 
@@ -69,6 +69,8 @@ struct _RdDeviceQueryModel
   guint next_serial;
 
   GPtrArray *source; /* Entry, in the model's order */
+  GPtrArray *source_told; /* a source whose order was told, or NULL */
+  guint source_unsorted;  /* for @source_told: as RdDeviceQueryEntries */
   GPtrArray *sorted; /* Entry, sorted, or NULL until sorted */
   GPtrArray *shown;  /* Entry, sorted and filtered: what the list holds */
   Filter *filter;    /* the filter wanted */
@@ -471,6 +473,61 @@ entries_sorted (GPtrArray    *entries,
   return TRUE;
 }
 
+/* Prepared entries */
+
+struct _RdDeviceQueryEntries
+{
+  GPtrArray *entries; /* Entry, serials 0, 1, … in order; NULL once taken */
+  guint revisions;    /* _rd_device_get_revisions () before they were made */
+  guint unsorted;     /* (1 << RdDeviceSort) for each sort they are not in */
+};
+
+/**
+ * _rd_device_query_entries_new:
+ *
+ * Starts the entries a query model would make for a store's new contents,
+ * made on any thread with _rd_device_query_entries_catch_up(): the app's
+ * start makes them on the thread that reads the cached inventory, as it
+ * reads each device, so that the main thread need not visit 100,000
+ * devices again (see _rd_device_store_take_all_prepared()).
+ */
+RdDeviceQueryEntries *
+_rd_device_query_entries_new (void)
+{
+  RdDeviceQueryEntries *self = g_new0 (RdDeviceQueryEntries, 1);
+
+  self->revisions = _rd_device_get_revisions ();
+  self->entries = g_ptr_array_new_with_free_func (entry_unref);
+
+  return self;
+}
+
+/* Makes entries for the devices of @devices past those it has: devices
+ * that no other thread touches yet. */
+void
+_rd_device_query_entries_catch_up (RdDeviceQueryEntries *entries,
+                                   GPtrArray            *devices)
+{
+  for (guint i = entries->entries->len; i < devices->len; i++)
+    {
+      Entry *entry = entry_new (devices->pdata[i], i);
+
+      /* Whether they are in order, told while the entries are at hand. */
+      if (i > 0)
+        for (RdDeviceSort sort = RD_DEVICE_SORT_NAME; sort <= RD_DEVICE_SORT_LAST_SYNC; sort++)
+          if (compare_entries (entries->entries->pdata[i - 1], entry, sort) > 0)
+            entries->unsorted |= 1u << sort;
+      g_ptr_array_add (entries->entries, entry);
+    }
+}
+
+void
+_rd_device_query_entries_free (RdDeviceQueryEntries *entries)
+{
+  g_clear_pointer (&entries->entries, g_ptr_array_unref);
+  g_free (entries);
+}
+
 /* Jobs: what a worker (or, for a short list, the caller) computes */
 
 typedef struct
@@ -769,6 +826,9 @@ update (RdDeviceQueryModel *self)
   guint work;
 
   refresh_entries (self);
+  /* The order told holds only for the source it was told of. */
+  if (self->source_told != self->source)
+    g_clear_pointer (&self->source_told, g_ptr_array_unref);
 
   if (self->job_cancellable != NULL)
     g_cancellable_cancel (self->job_cancellable);
@@ -815,8 +875,10 @@ update (RdDeviceQueryModel *self)
 
   /* No filter over sorted devices costs nothing (devices handed over in
    * order, as from the cache, need only be checked); a short list little. */
-  if (job->source != NULL && !filter_is_active (job->filter) &&
-      work > RD_DEVICE_QUERY_MODEL_SYNC_LIMIT)
+  if (job->source != NULL && job->source == self->source_told)
+    job->in_order = (self->source_unsorted & (1u << job->sort)) == 0;
+  else if (job->source != NULL && !filter_is_active (job->filter) &&
+           work > RD_DEVICE_QUERY_MODEL_SYNC_LIMIT)
     job->in_order = entries_sorted (job->source, job->sort);
   if ((job->source == NULL && !filter_is_active (job->filter)) || job->in_order ||
       work <= RD_DEVICE_QUERY_MODEL_SYNC_LIMIT)
@@ -1071,6 +1133,72 @@ build_follow (RdDeviceQueryModel *self,
   return TRUE;
 }
 
+/* Takes the entries prepared for the store's new devices, when the store
+ * has any (see _rd_device_store_take_all_prepared()) and they are for
+ * every one of its devices, in order, and the list was empty. Returns
+ * whether they are taken. */
+static gboolean
+take_prepared (RdDeviceQueryModel *self,
+               guint               position,
+               guint               removed,
+               guint               added)
+{
+  RdDeviceQueryEntries *prepared;
+  g_autoptr(GPtrArray) entries = NULL;
+  GPtrArray *items;
+  guint next = 0;
+  guint made;
+
+  if (!RD_IS_DEVICE_STORE (self->model) || self->build != NULL || self->source->len > 0 ||
+      position > 0 || removed > 0)
+    return FALSE;
+  prepared = _rd_device_store_peek_prepared (RD_DEVICE_STORE (self->model));
+  items = _rd_device_store_peek_items (RD_DEVICE_STORE (self->model));
+  if (prepared == NULL || prepared->entries == NULL || items->len != added ||
+      added > prepared->entries->len)
+    return FALSE;
+
+  made = prepared->entries->len;
+
+  /* The store may hold fewer of the devices (the board keeps a device in
+   * a plan's lane out of the inventory), never others. All of them, the
+   * entries are taken as they are, order told. */
+  if (added == prepared->entries->len)
+    {
+      for (guint i = 0; i < added; i++)
+        if (((Entry *) prepared->entries->pdata[i])->device != items->pdata[i])
+          return FALSE;
+      entries = g_steal_pointer (&prepared->entries);
+      g_clear_pointer (&self->source_told, g_ptr_array_unref);
+      self->source_told = g_ptr_array_ref (entries);
+      self->source_unsorted = prepared->unsorted;
+    }
+  else
+    {
+      entries = g_ptr_array_new_full (added, entry_unref);
+      for (guint i = 0; i < added; i++)
+        {
+          while (next < prepared->entries->len &&
+                 ((Entry *) prepared->entries->pdata[next])->device != items->pdata[i])
+            next++;
+          if (next == prepared->entries->len)
+            return FALSE;
+          g_ptr_array_add (entries, entry_ref (prepared->entries->pdata[next++], NULL));
+        }
+    }
+
+  g_ptr_array_unref (self->source);
+  self->source = g_steal_pointer (&entries);
+  self->next_serial = MAX (self->next_serial, made);
+  /* A device changed since the entries were made has its entry made again
+   * in update(). */
+  self->revisions = prepared->revisions;
+  self->resort = TRUE;
+  update (self);
+
+  return TRUE;
+}
+
 static void
 on_model_items_changed_cb (GListModel         *model,
                            guint               position,
@@ -1083,7 +1211,8 @@ on_model_items_changed_cb (GListModel         *model,
   g_autoptr(GPtrArray) fresh = NULL;
   gboolean unchanged = removed == added;
 
-  if (build_follow (self, position, removed, added))
+  if (take_prepared (self, position, removed, added) ||
+      build_follow (self, position, removed, added))
     return;
 
   source = g_ptr_array_new_full (self->source->len - removed + added, entry_unref);
@@ -1195,6 +1324,7 @@ rd_device_query_model_finalize (GObject *object)
   RdDeviceQueryModel *self = (RdDeviceQueryModel *) object;
 
   g_ptr_array_unref (self->source);
+  g_clear_pointer (&self->source_told, g_ptr_array_unref);
   g_clear_pointer (&self->sorted, g_ptr_array_unref);
   g_ptr_array_unref (self->shown);
   filter_unref (self->filter);

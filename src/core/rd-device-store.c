@@ -3,7 +3,7 @@
 
 #include "config.h"
 
-#include "rd-device-store.h"
+#include "rd-device-store-private.h"
 
 /* A list of devices in an array: what each of the board's lanes is.
  * GListStore keeps its items in a GSequence, a balanced tree that every
@@ -16,6 +16,8 @@ struct _RdDeviceStore
   GObject parent_instance;
 
   GPtrArray *items;
+  /* While take_all_prepared() emits "items-changed" */
+  RdDeviceQueryEntries *prepared;
 };
 
 static void rd_device_store_list_model_init (GListModelInterface *iface);
@@ -178,4 +180,52 @@ rd_device_store_take_all (RdDeviceStore *self,
     g_list_model_items_changed (G_LIST_MODEL (self), 0, old->len, devices->len);
 
   return old;
+}
+
+/**
+ * _rd_device_store_take_all_prepared:
+ * @devices: (transfer full) (element-type RdDevice): as for
+ *   rd_device_store_take_all()
+ * @entries: (nullable): entries made for @devices, or for devices of which
+ *   @devices keeps some, in the same order
+ *
+ * rd_device_store_take_all(), with entries that a list model of the store
+ * may take while it hears of the change, instead of making its own.
+ *
+ * Returns: (transfer full) (element-type RdDevice): the items before
+ */
+GPtrArray *
+_rd_device_store_take_all_prepared (RdDeviceStore        *self,
+                                    GPtrArray            *devices,
+                                    RdDeviceQueryEntries *entries)
+{
+  GPtrArray *old;
+
+  g_return_val_if_fail (RD_IS_DEVICE_STORE (self), NULL);
+
+  self->prepared = entries;
+  old = rd_device_store_take_all (self, devices);
+  self->prepared = NULL;
+
+  return old;
+}
+
+/* The store's own array: for a list model of the store, which must not
+ * keep it. */
+GPtrArray *
+_rd_device_store_peek_items (RdDeviceStore *self)
+{
+  g_return_val_if_fail (RD_IS_DEVICE_STORE (self), NULL);
+
+  return self->items;
+}
+
+/* The entries _rd_device_store_take_all_prepared() was given, while it
+ * emits "items-changed"; else %NULL. */
+RdDeviceQueryEntries *
+_rd_device_store_peek_prepared (RdDeviceStore *self)
+{
+  g_return_val_if_fail (RD_IS_DEVICE_STORE (self), NULL);
+
+  return self->prepared;
 }
