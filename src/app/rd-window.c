@@ -906,15 +906,21 @@ on_load_cache_cb (GObject      *source,
 {
   g_autoptr(RdWindow) self = user_data;
   g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(RdBoardListing) listing = NULL;
   g_autoptr(GError) error = NULL;
 
-  devices = rd_tenant_sync_load_cache_finish (RD_TENANT_SYNC (source), result, NULL, &error);
+  devices = rd_tenant_sync_load_cache_finish (RD_TENANT_SYNC (source), result, NULL, &listing,
+                                              &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
-  /* Before the first frame, as the steps' priority is above redrawing:
-   * the window opens on the cached devices. */
-  if (devices != NULL && self->board != NULL)
+  /* The window opens on the cached devices: a board without devices takes
+   * them at once, as the reading thread filed them; else they are handed
+   * over in steps, whose priority is above redrawing. */
+  if (devices != NULL && self->board != NULL && listing != NULL &&
+      rd_board_take_listing (self->board, listing))
+    check_interrupted_plans (self);
+  else if (devices != NULL && self->board != NULL)
     hand_off_devices (self, devices, G_PRIORITY_HIGH_IDLE + 10);
   else if (error != NULL)
     g_debug ("No usable inventory cache: %s", error->message);

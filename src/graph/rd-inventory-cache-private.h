@@ -4,6 +4,8 @@
 #include <gio/gio.h>
 #include <sys/stat.h>
 
+#include "rd-board.h"
+
 G_BEGIN_DECLS
 
 char      *_rd_inventory_cache_dup_binary_path (const char  *json_path);
@@ -19,6 +21,7 @@ gboolean   _rd_inventory_cache_write_encoded   (const char         *json_path,
                                                 GError            **error);
 GPtrArray *_rd_inventory_cache_read_binary     (const char         *json_path,
                                                 char              **header,
+                                                RdBoardListing    **listing,
                                                 GError            **error);
 
 G_END_DECLS

@@ -582,19 +582,23 @@ take_device (Cursor      *cursor,
  * @json_path: the JSON cache
  * @header: (out) (optional): the JSON cache's object without "devices", as
  *   JSON text
+ * @listing: (out) (optional): the devices filed for a board (see
+ *   rd_board_listing_new()) as they are read
  *
  * Returns: (transfer container) (element-type RdDevice): the devices of
  *   @json_path's fast companion; %NULL without an error when there is none
  *   for that very JSON file, %NULL with one when it cannot be read
  */
 GPtrArray *
-_rd_inventory_cache_read_binary (const char  *json_path,
-                                 char       **header,
-                                 GError     **error)
+_rd_inventory_cache_read_binary (const char      *json_path,
+                                 char           **header,
+                                 RdBoardListing **listing,
+                                 GError         **error)
 {
   g_autofree char *path = _rd_inventory_cache_dup_binary_path (json_path);
   g_autoptr(GMappedFile) file = NULL;
   g_autoptr(GPtrArray) devices = NULL;
+  g_autoptr(RdBoardListing) filed = NULL;
   g_autoptr(GError) local_error = NULL;
   GEnumClass *enums[NINTS] = { NULL };
   const char *header_text, *locale;
@@ -650,12 +654,17 @@ _rd_inventory_cache_read_binary (const char  *json_path,
 
   same_locale = g_str_equal (locale, collate_locale ());
   devices = g_ptr_array_new_full (n, g_object_unref);
+  if (listing != NULL)
+    filed = rd_board_listing_new (devices);
   for (guint32 i = 0; cursor.ok && i < n; i++)
     {
       RdDevice *device = take_device (&cursor, same_locale, enums);
 
       if (device != NULL)
         g_ptr_array_add (devices, device);
+      /* Filed a few at a time, while they are in this core's cache. */
+      if (filed != NULL && i % 32 == 31)
+        rd_board_listing_catch_up (filed);
     }
 
   for (guint i = 0; i < NINTS; i++)
@@ -668,6 +677,11 @@ _rd_inventory_cache_read_binary (const char  *json_path,
 
   if (header != NULL)
     *header = g_strdup (header_text);
+  if (filed != NULL)
+    {
+      rd_board_listing_catch_up (filed);
+      *listing = g_steal_pointer (&filed);
+    }
   return g_steal_pointer (&devices);
 
 invalid:

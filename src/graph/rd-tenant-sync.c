@@ -1989,6 +1989,7 @@ typedef struct
   guint non_windows;
   GPtrArray *notes;
   char *header; /* the JSON object without "devices" */
+  RdBoardListing *listing; /* @devices filed for a board, or NULL */
 } CacheContents;
 
 static void
@@ -1997,6 +1998,7 @@ cache_contents_free (CacheContents *contents)
   g_clear_pointer (&contents->devices, g_ptr_array_unref);
   g_clear_pointer (&contents->saved_at, g_date_time_unref);
   g_clear_pointer (&contents->notes, g_ptr_array_unref);
+  g_clear_pointer (&contents->listing, rd_board_listing_free);
   g_free (contents->header);
   g_free (contents);
 }
@@ -2111,12 +2113,15 @@ invalid:
 
 /* Reads the cache. A missing cache is %NULL without a word; an unreadable
  * or corrupt one is %NULL with a debug message, and a corrupt one is moved
- * aside so that it is looked at once, not at every start. */
+ * aside so that it is looked at once, not at every start. With @file, the
+ * devices are filed for a board as well (see rd_board_listing_new()). */
 static CacheContents *
-read_cache_now (const char *path)
+read_cache_now (const char *path,
+                gboolean    file)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) cached_devices = NULL;
+  g_autoptr (RdBoardListing) listing = NULL;
   g_autofree char *text = NULL;
   gsize length;
   CacheContents *contents;
@@ -2128,14 +2133,17 @@ read_cache_now (const char *path)
 
   /* The fast companion, when it mirrors this very JSON file. */
   start = g_get_monotonic_time ();
-  cached_devices = _rd_inventory_cache_read_binary (path, &text, &error);
+  cached_devices = _rd_inventory_cache_read_binary (path, &text, file ? &listing : NULL, &error);
   if (cached_devices != NULL)
     {
       contents = parse_cache (text, strlen (text), cached_devices, &error);
       g_debug ("Read %u devices from the fast inventory cache in %.0f ms", cached_devices->len,
                (g_get_monotonic_time () - start) / 1000.0);
       if (contents != NULL)
-        return contents;
+        {
+          contents->listing = g_steal_pointer (&listing);
+          return contents;
+        }
       g_clear_pointer (&text, g_free);
     }
   if (error != NULL)
@@ -2194,6 +2202,8 @@ read_cache_now (const char *path)
       queue_cache_write (write);
       cache_write_unref (write);
     }
+  if (file)
+    contents->listing = rd_board_listing_new (contents->devices);
 
   return contents;
 }
@@ -2226,7 +2236,8 @@ static gpointer
 prefetch_thread (gpointer data)
 {
   Prefetch *self = data;
-  CacheContents *contents = read_cache_now (self->path);
+  /* Filed for the window's board as they are read. */
+  CacheContents *contents = read_cache_now (self->path, TRUE);
   gboolean abandoned;
 
   g_mutex_lock (&cache_lock);
@@ -2286,14 +2297,15 @@ take_prefetch (const char     *path,
 }
 
 static CacheContents *
-read_cache (const char *path)
+read_cache (const char *path,
+            gboolean    file)
 {
   CacheContents *contents = NULL;
 
   if (take_prefetch (path, &contents))
     return contents;
 
-  return read_cache_now (path);
+  return read_cache_now (path, file);
 }
 
 static GPtrArray *
@@ -2383,7 +2395,7 @@ rd_tenant_sync_load_cache (RdTenantSync  *self,
   g_return_val_if_fail (RD_IS_TENANT_SYNC (self), NULL);
 
   path = dup_cache_path (self->tenant_id);
-  contents = read_cache (path);
+  contents = read_cache (path, FALSE);
   if (contents == NULL)
     return NULL;
 
@@ -2396,7 +2408,7 @@ load_cache_thread (GTask        *task,
                    gpointer      task_data,
                    GCancellable *cancellable)
 {
-  CacheContents *contents = read_cache (task_data);
+  CacheContents *contents = read_cache (task_data, TRUE);
 
   if (contents == NULL)
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -2454,16 +2466,19 @@ rd_tenant_sync_load_cache_async (RdTenantSync        *self,
  * rd_tenant_sync_load_cache_finish:
  * @saved_at: (out) (optional) (transfer full): when the cached inventory
  *   was loaded from Graph
+ * @listing: (out) (optional) (transfer full): the devices filed on the
+ *   worker for a board that holds none yet (see rd_board_take_listing())
  *
  * Returns: (transfer container) (element-type RdDevice): the cached
  *   Windows devices, or %NULL with %G_IO_ERROR_NOT_FOUND when there is no
  *   usable cache
  */
 GPtrArray *
-rd_tenant_sync_load_cache_finish (RdTenantSync  *self,
-                                  GAsyncResult  *result,
-                                  GDateTime    **saved_at,
-                                  GError       **error)
+rd_tenant_sync_load_cache_finish (RdTenantSync    *self,
+                                  GAsyncResult    *result,
+                                  GDateTime      **saved_at,
+                                  RdBoardListing **listing,
+                                  GError         **error)
 {
   g_autoptr (CacheContents) contents = NULL;
 
@@ -2476,6 +2491,8 @@ rd_tenant_sync_load_cache_finish (RdTenantSync  *self,
   if (contents == NULL)
     return NULL;
 
+  if (listing != NULL)
+    *listing = g_steal_pointer (&contents->listing);
   return apply_cache (self, contents, saved_at);
 }
 

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "rd-board.h"
 #include "rd-graph-client.h"
 
 G_BEGIN_DECLS
@@ -66,6 +67,7 @@ void                rd_tenant_sync_load_cache_async       (RdTenantSync         
 GPtrArray          *rd_tenant_sync_load_cache_finish      (RdTenantSync         *self,
                                                            GAsyncResult         *result,
                                                            GDateTime           **saved_at,
+                                                           RdBoardListing      **listing,
                                                            GError              **error);
 
 G_END_DECLS

@@ -132,13 +132,16 @@ test_round_trip (Fixture       *fixture,
   g_autoptr(GError) error = NULL;
   g_autofree char *header = NULL;
   g_autofree char *path = _rd_inventory_cache_dup_binary_path (fixture->json_path);
+  g_autoptr (RdBoardListing) listing = NULL;
+  g_autoptr (RdBoard) board = NULL;
+  GListModel *inventory;
   struct stat st;
 
   g_assert_true (g_str_has_suffix (path, "/inventory-t.bin"));
 
   /* None yet: no devices, and no error. */
   write_json (fixture, fixture->devices);
-  g_assert_null (_rd_inventory_cache_read_binary (fixture->json_path, &header, &error));
+  g_assert_null (_rd_inventory_cache_read_binary (fixture->json_path, &header, NULL, &error));
   g_assert_no_error (error);
 
   g_assert_true (_rd_inventory_cache_write_binary (fixture->json_path, HEADER, fixture->devices,
@@ -147,12 +150,30 @@ test_round_trip (Fixture       *fixture,
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
 
-  read = _rd_inventory_cache_read_binary (fixture->json_path, &header, &error);
+  read = _rd_inventory_cache_read_binary (fixture->json_path, &header, NULL, &error);
   g_assert_no_error (error);
   assert_same_devices (fixture->devices, read);
   g_assert_cmpstr (header, ==, HEADER);
   g_assert_true (rd_device_has_wipe_pending (g_ptr_array_index (read, 0)));
   g_assert_null (rd_device_get_last_sync (g_ptr_array_index (read, 1)));
+  g_clear_pointer (&read, g_ptr_array_unref);
+  g_clear_pointer (&header, g_free);
+
+  /* Filed for a board as they are read: the board takes them as they are. */
+  read = _rd_inventory_cache_read_binary (fixture->json_path, &header, &listing, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (listing);
+  board = rd_board_new (NULL);
+  g_assert_true (rd_board_take_listing (board, listing));
+  inventory = rd_board_get_lane (board, RD_LANE_INVENTORY);
+  g_assert_cmpuint (g_list_model_get_n_items (inventory), ==, read->len);
+  for (guint i = 0; i < read->len; i++)
+    {
+      g_autoptr (RdDevice) device = g_list_model_get_item (inventory, i);
+
+      g_assert_true (device == read->pdata[i]);
+      g_assert_true (rd_board_lookup_device (board, rd_device_get_id (device)) == device);
+    }
 }
 
 /* A companion is used only for the very JSON file it was written after. */
@@ -169,11 +190,11 @@ test_stale (Fixture       *fixture,
   g_assert_true (_rd_inventory_cache_write_binary (fixture->json_path, HEADER, fixture->devices,
                                                    &error));
   g_assert_cmpint (utime (fixture->json_path, &times), ==, 0);
-  g_assert_null (_rd_inventory_cache_read_binary (fixture->json_path, &header, &error));
+  g_assert_null (_rd_inventory_cache_read_binary (fixture->json_path, &header, NULL, &error));
   g_assert_no_error (error);
 
   g_assert_cmpint (g_unlink (fixture->json_path), ==, 0);
-  g_assert_null (_rd_inventory_cache_read_binary (fixture->json_path, &header, &error));
+  g_assert_null (_rd_inventory_cache_read_binary (fixture->json_path, &header, NULL, &error));
   g_assert_no_error (error);
 }
 
@@ -198,7 +219,7 @@ test_damaged (Fixture       *fixture,
       g_autofree char *header = NULL;
 
       g_assert_true (g_file_set_contents (path, contents, cut, &error));
-      read = _rd_inventory_cache_read_binary (fixture->json_path, &header, &error);
+      read = _rd_inventory_cache_read_binary (fixture->json_path, &header, NULL, &error);
       g_assert_null (read);
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
       g_clear_error (&error);
@@ -208,7 +229,7 @@ test_damaged (Fixture       *fixture,
    * and the end mark). */
   contents[length - 8 - 16 - 4] = 0x7f;
   g_assert_true (g_file_set_contents (path, contents, length, &error));
-  g_assert_null (_rd_inventory_cache_read_binary (fixture->json_path, NULL, &error));
+  g_assert_null (_rd_inventory_cache_read_binary (fixture->json_path, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
 }
 
@@ -249,7 +270,7 @@ test_strings (Fixture       *fixture,
   write_json (fixture, devices);
   g_assert_true (_rd_inventory_cache_write_binary (fixture->json_path, HEADER, devices, &error));
   g_assert_no_error (error);
-  read = _rd_inventory_cache_read_binary (fixture->json_path, NULL, &error);
+  read = _rd_inventory_cache_read_binary (fixture->json_path, NULL, NULL, &error);
   g_assert_no_error (error);
   assert_same_devices (devices, read);
   g_clear_pointer (&read, g_ptr_array_unref);
@@ -268,7 +289,7 @@ test_strings (Fixture       *fixture,
 
         at[offsets[i]] = bad[j];
         g_assert_true (g_file_set_contents (path, contents, length, &error));
-        g_assert_null (_rd_inventory_cache_read_binary (fixture->json_path, NULL, &error));
+        g_assert_null (_rd_inventory_cache_read_binary (fixture->json_path, NULL, NULL, &error));
         g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
         g_clear_error (&error);
         at[offsets[i]] = saved;
@@ -277,7 +298,7 @@ test_strings (Fixture       *fixture,
   /* Two ASCII bytes become one two-byte character. */
   memcpy (at + 20, "Ö", 2);
   g_assert_true (g_file_set_contents (path, contents, length, &error));
-  read = _rd_inventory_cache_read_binary (fixture->json_path, NULL, &error);
+  read = _rd_inventory_cache_read_binary (fixture->json_path, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (rd_device_get_model (g_ptr_array_index (read, 7)), ==,
                    "MARKER-0123456789-ABÖEFGHIJKLMNOP-XYZ");
@@ -334,7 +355,7 @@ test_load_cache (Fixture       *fixture,
   g_clear_pointer (&cached, g_ptr_array_unref);
   g_clear_pointer (&saved_at, g_date_time_unref);
   rd_tenant_sync_flush_cache (sync);
-  cached = _rd_inventory_cache_read_binary (fixture->json_path, NULL, &error);
+  cached = _rd_inventory_cache_read_binary (fixture->json_path, NULL, NULL, &error);
   g_assert_no_error (error);
   assert_same_devices (fixture->devices, cached);
 }
@@ -360,7 +381,7 @@ test_encoded_stale (Fixture       *fixture,
   /* Unchanged: written, and read back. */
   g_assert_true (_rd_inventory_cache_write_encoded (fixture->json_path, encoded, &error));
   g_assert_no_error (error);
-  read = _rd_inventory_cache_read_binary (fixture->json_path, NULL, &error);
+  read = _rd_inventory_cache_read_binary (fixture->json_path, NULL, NULL, &error);
   g_assert_no_error (error);
   assert_same_devices (fixture->devices, read);
   g_clear_pointer (&read, g_ptr_array_unref);

@@ -118,7 +118,7 @@ load_cache (RdTenantSync  *sync,
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
 
-  return rd_tenant_sync_load_cache_finish (sync, result, saved_at, error);
+  return rd_tenant_sync_load_cache_finish (sync, result, saved_at, NULL, error);
 }
 
 /* The cache that @sync loads holds as many devices as @devices, saved at @synced_at. */
