@@ -452,6 +452,43 @@ test_dates_threads (void)
     }
 }
 
+/* The joined facts a cache knows already share the device's one block of
+ * strings; a join that changes them later frees only what it allocated. */
+static void
+test_facts_joined_strings (void)
+{
+  RdDeviceFacts facts = {
+    .id = "id",
+    .name = "PC-1",
+    .autopilot_state = "enrolled",
+    .tpm_version = "2.0",
+  };
+  g_autoptr(RdDevice) device = _rd_device_new_from_facts (&facts);
+  g_autoptr(RdDevice) other = _rd_device_new_from_facts (&facts);
+
+  g_assert_cmpstr (rd_device_get_autopilot_state (device), ==, "enrolled");
+  g_assert_cmpstr (rd_device_get_tpm_version (device), ==, "2.0");
+
+  /* The same values: nothing changes. */
+  _rd_device_set_autopilot (device, RD_TRISTATE_YES, "enrolled");
+  _rd_device_set_encryption_report (device, "2.0", RD_ENCRYPTION_READINESS_READY,
+                                    RD_WINRE_STATE_UNKNOWN, RD_TRISTATE_YES);
+  g_assert_cmpstr (rd_device_get_autopilot_state (device), ==, "enrolled");
+
+  /* Others, twice (the second replaces an allocated string), and through
+   * the property. */
+  _rd_device_set_autopilot (device, RD_TRISTATE_YES, "notContacted");
+  _rd_device_set_autopilot (device, RD_TRISTATE_YES, "failed");
+  g_assert_cmpstr (rd_device_get_autopilot_state (device), ==, "failed");
+  _rd_device_set_encryption_report (device, NULL, RD_ENCRYPTION_READINESS_READY,
+                                    RD_WINRE_STATE_UNKNOWN, RD_TRISTATE_YES);
+  g_assert_null (rd_device_get_tpm_version (device));
+  g_object_set (other, "tpm-version", "1.2", "autopilot-state", NULL, NULL);
+  g_assert_cmpstr (rd_device_get_tpm_version (other), ==, "1.2");
+  g_assert_null (rd_device_get_autopilot_state (other));
+  g_assert_cmpstr (rd_device_get_name (other), ==, "PC-1");
+}
+
 static void
 test_bitlocker_ready (void)
 {
@@ -570,6 +607,7 @@ main (int   argc,
   g_test_add_func ("/rd/device/search-text-folding", test_search_text_folding);
   g_test_add_func ("/rd/device/facts-and-json-text", test_facts_and_json_text);
   g_test_add_func ("/rd/device/bitlocker-ready", test_bitlocker_ready);
+  g_test_add_func ("/rd/device/facts-joined-strings", test_facts_joined_strings);
   g_test_add_func ("/rd/device/dates", test_dates);
   g_test_add_func ("/rd/device/dates/threads", test_dates_threads);
 

@@ -33,6 +33,10 @@ typedef struct
   gint64 last_sync;
   RdTristate encrypted;
   RdManagementState management_state;
+  /* Facts a join fills in, when they are known already (from a cache): in
+   * the device's one allocation of strings rather than one each. */
+  const char *autopilot_state;
+  const char *tpm_version;
   /* Optional: what rd_device_get_search_text() and _rd_device_get_sort_key()
    * would compute, as a cache kept them (the sort key only for the same
    * LC_COLLATE). */

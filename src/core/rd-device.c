@@ -1174,6 +1174,8 @@ _rd_device_new_from_facts (const RdDeviceFacts *facts)
     { &self->user_display_name, facts->user_display_name },
     { &self->management_agent, facts->management_agent },
     { &self->enrollment_type, facts->enrollment_type },
+    { &self->autopilot_state, facts->autopilot_state },
+    { &self->tpm_version, facts->tpm_version },
   };
   gsize offset = 0;
 
@@ -1220,12 +1222,13 @@ _rd_device_new_from_facts (const RdDeviceFacts *facts)
 }
 
 static void
-replace_string (char       **field,
+replace_string (RdDevice    *self,
+                char       **field,
                 const char  *value)
 {
   if (g_strcmp0 (*field, value) == 0)
     return;
-  g_free (*field);
+  free_string (self, *field);
   *field = g_strdup (value);
 }
 
@@ -1253,7 +1256,7 @@ _rd_device_set_autopilot (RdDevice   *self,
   g_return_if_fail (RD_IS_DEVICE (self));
 
   self->autopilot = autopilot;
-  replace_string (&self->autopilot_state, autopilot_state);
+  replace_string (self, &self->autopilot_state, autopilot_state);
   self->revision++;
 }
 
@@ -1270,7 +1273,7 @@ _rd_device_set_encryption_report (RdDevice              *self,
 {
   g_return_if_fail (RD_IS_DEVICE (self));
 
-  replace_string (&self->tpm_version, tpm_version);
+  replace_string (self, &self->tpm_version, tpm_version);
   self->encryption_readiness = readiness;
   self->winre_state = winre_state;
   if (self->encrypted == RD_TRISTATE_UNKNOWN)

@@ -567,6 +567,8 @@ take_device (Cursor      *cursor,
   facts.management_state = ints[I_MANAGEMENT_STATE];
   facts.search_text = strings[S_SEARCH_TEXT];
   facts.sort_key = same_locale ? strings[S_SORT_KEY] : NULL;
+  facts.autopilot_state = strings[S_AUTOPILOT_STATE];
+  facts.tpm_version = strings[S_TPM_VERSION];
 
   device = _rd_device_new_from_facts (&facts);
   _rd_device_set_escrowed_keys (device, ints[I_ESCROWED_KEYS]);
