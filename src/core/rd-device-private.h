@@ -46,6 +46,7 @@ typedef struct
 
 RdDevice *_rd_device_new_from_facts          (const RdDeviceFacts    *facts);
 gboolean  _rd_device_date_is_valid           (gint64                  usec);
+gint64    _rd_device_date_from_usec          (gint64                  usec);
 gint64    _rd_device_date_from_date_time     (GDateTime              *dt);
 void      _rd_device_set_escrowed_keys       (RdDevice               *self,
                                               int                     escrowed_keys);

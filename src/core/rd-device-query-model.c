@@ -1163,7 +1163,7 @@ take_prepared (RdDeviceQueryModel *self,
   /* The store may hold fewer of the devices (the board keeps a device in
    * a plan's lane out of the inventory), never others. All of them, the
    * entries are taken as they are, order told. */
-  if (added == prepared->entries->len)
+  if (added == made)
     {
       for (guint i = 0; i < added; i++)
         if (((Entry *) prepared->entries->pdata[i])->device != items->pdata[i])

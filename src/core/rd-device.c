@@ -91,6 +91,19 @@ _rd_device_date_is_valid (gint64 usec)
 }
 
 /**
+ * _rd_device_date_from_usec:
+ * @usec: microseconds since 1970-01-01T00:00:00Z
+ *
+ * Returns: @usec as RdDeviceFacts takes it: the one instant that cannot be
+ *   told from "unknown" (%RD_DEVICE_NO_DATE) is kept a microsecond later
+ */
+gint64
+_rd_device_date_from_usec (gint64 usec)
+{
+  return usec != RD_DEVICE_NO_DATE ? usec : 1;
+}
+
+/**
  * _rd_device_date_from_date_time:
  * @dt: (nullable): a date
  *
@@ -99,15 +112,23 @@ _rd_device_date_is_valid (gint64 usec)
 gint64
 _rd_device_date_from_date_time (GDateTime *dt)
 {
-  gint64 usec;
-
   if (dt == NULL)
     return RD_DEVICE_NO_DATE;
-  usec = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
 
-  /* The one instant that cannot be told from "unknown" (see
-   * RD_DEVICE_NO_DATE) is kept a microsecond later. */
-  return usec != RD_DEVICE_NO_DATE ? usec : 1;
+  return _rd_device_date_from_usec (g_date_time_to_unix (dt) * G_USEC_PER_SEC +
+                                    g_date_time_get_microsecond (dt));
+}
+
+/* Whole seconds since 1970 (rounded down, also before 1970) and the
+ * microseconds past them. */
+static gint64
+split_usec (gint64  usec,
+            int    *micro)
+{
+  gint64 seconds = usec / G_USEC_PER_SEC - (usec % G_USEC_PER_SEC < 0);
+
+  *micro = (int) (usec - seconds * G_USEC_PER_SEC);
+  return seconds;
 }
 
 /* A device keeps a date as a number, and makes its GDateTime when first
@@ -120,13 +141,13 @@ date_get (RdDeviceDate *date)
 {
   GDateTime *dt = g_atomic_pointer_get (&date->dt);
   GDateTime *whole;
+  int micro;
 
   if (dt != NULL || date->usec == RD_DEVICE_NO_DATE)
     return dt;
 
-  whole = g_date_time_new_from_unix_utc (date->usec / G_USEC_PER_SEC -
-                                         (date->usec % G_USEC_PER_SEC < 0));
-  dt = g_date_time_add (whole, ((date->usec % G_USEC_PER_SEC) + G_USEC_PER_SEC) % G_USEC_PER_SEC);
+  whole = g_date_time_new_from_unix_utc (split_usec (date->usec, &micro));
+  dt = g_date_time_add (whole, micro);
   g_date_time_unref (whole);
   if (!g_atomic_pointer_compare_and_exchange (&date->dt, NULL, dt))
     {
@@ -1341,8 +1362,8 @@ static void
 append_date_time (GString *out,
                   gint64   usec)
 {
-  gint64 seconds = usec / G_USEC_PER_SEC - (usec % G_USEC_PER_SEC < 0);
-  int micro = (int) (usec - seconds * G_USEC_PER_SEC);
+  int micro;
+  gint64 seconds = split_usec (usec, &micro);
   gint64 days = seconds / 86400 - (seconds % 86400 < 0);
   int of_day = (int) (seconds - days * 86400);
   gint64 era, day_of_era, year_of_era, day_of_year, mp, year;

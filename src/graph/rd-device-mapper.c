@@ -361,7 +361,7 @@ parse_date_time (const char *value,
 
       /* Its year is 2 or later. */
       if (plain_utc_to_unix (value, &unix_time))
-        return unix_time != 0 ? unix_time * G_USEC_PER_SEC : 1;
+        return _rd_device_date_from_usec (unix_time * G_USEC_PER_SEC);
     }
   dt = g_date_time_new_from_iso8601 (value, utc);
 
