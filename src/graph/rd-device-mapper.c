@@ -244,26 +244,26 @@ typedef enum
   N_FACTS
 } Fact;
 
-static const char *const fact_members[N_FACTS] = {
-  [FACT_ID] = "id",
-  [FACT_NAME] = "deviceName",
-  [FACT_ENTRA_DEVICE_ID] = "azureADDeviceId",
-  [FACT_SERIAL] = "serialNumber",
-  [FACT_MANUFACTURER] = "manufacturer",
-  [FACT_MODEL] = "model",
-  [FACT_OPERATING_SYSTEM] = "operatingSystem",
-  [FACT_OS_VERSION] = "osVersion",
-  [FACT_USER_PRINCIPAL_NAME] = "userPrincipalName",
-  [FACT_USER_DISPLAY_NAME] = "userDisplayName",
-  [FACT_COMPLIANCE] = "complianceState",
-  [FACT_MANAGEMENT_AGENT] = "managementAgent",
-  [FACT_OWNER_TYPE] = "managedDeviceOwnerType",
-  [FACT_ENROLLMENT_TYPE] = "deviceEnrollmentType",
-  [FACT_ENROLLED] = "enrolledDateTime",
-  [FACT_LAST_SYNC] = "lastSyncDateTime",
+static const RdGraphPageName fact_members[N_FACTS] = {
+  [FACT_ID] = RD_GRAPH_PAGE_NAME ("id"),
+  [FACT_NAME] = RD_GRAPH_PAGE_NAME ("deviceName"),
+  [FACT_ENTRA_DEVICE_ID] = RD_GRAPH_PAGE_NAME ("azureADDeviceId"),
+  [FACT_SERIAL] = RD_GRAPH_PAGE_NAME ("serialNumber"),
+  [FACT_MANUFACTURER] = RD_GRAPH_PAGE_NAME ("manufacturer"),
+  [FACT_MODEL] = RD_GRAPH_PAGE_NAME ("model"),
+  [FACT_OPERATING_SYSTEM] = RD_GRAPH_PAGE_NAME ("operatingSystem"),
+  [FACT_OS_VERSION] = RD_GRAPH_PAGE_NAME ("osVersion"),
+  [FACT_USER_PRINCIPAL_NAME] = RD_GRAPH_PAGE_NAME ("userPrincipalName"),
+  [FACT_USER_DISPLAY_NAME] = RD_GRAPH_PAGE_NAME ("userDisplayName"),
+  [FACT_COMPLIANCE] = RD_GRAPH_PAGE_NAME ("complianceState"),
+  [FACT_MANAGEMENT_AGENT] = RD_GRAPH_PAGE_NAME ("managementAgent"),
+  [FACT_OWNER_TYPE] = RD_GRAPH_PAGE_NAME ("managedDeviceOwnerType"),
+  [FACT_ENROLLMENT_TYPE] = RD_GRAPH_PAGE_NAME ("deviceEnrollmentType"),
+  [FACT_ENROLLED] = RD_GRAPH_PAGE_NAME ("enrolledDateTime"),
+  [FACT_LAST_SYNC] = RD_GRAPH_PAGE_NAME ("lastSyncDateTime"),
   /* isEncrypted, a boolean, comes between these in the $select. */
-  [FACT_JOIN_TYPE] = "joinType",
-  [FACT_MANAGEMENT_STATE] = "managementState",
+  [FACT_JOIN_TYPE] = RD_GRAPH_PAGE_NAME ("joinType"),
+  [FACT_MANAGEMENT_STATE] = RD_GRAPH_PAGE_NAME ("managementState"),
 };
 
 /* Reads the string members from @first (a Fact) to before @last into
@@ -434,7 +434,7 @@ object_get_strings (gconstpointer   source,
                     const char    **values)
 {
   for (Fact fact = first; fact < last; fact++)
-    values[fact] = rd_device_mapper_get_string ((JsonObject *) source, fact_members[fact]);
+    values[fact] = rd_device_mapper_get_string ((JsonObject *) source, fact_members[fact].name);
 }
 
 static gboolean

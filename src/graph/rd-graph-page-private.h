@@ -22,6 +22,15 @@ RdGraphPage *rd_graph_page_new_take     (GBytes       *body,
 void         rd_graph_page_free         (RdGraphPage  *self);
 char        *rd_graph_page_peek_next_link (GBytes     *body);
 
+/* A member's name and its length, for rd_graph_page_get_strings(). */
+typedef struct
+{
+  const char *name;
+  gsize length;
+} RdGraphPageName;
+
+#define RD_GRAPH_PAGE_NAME(literal) { "" literal, sizeof (literal) - 1 }
+
 guint        rd_graph_page_get_n_items  (RdGraphPage  *self);
 const char  *rd_graph_page_get_next_link (RdGraphPage *self);
 gboolean     rd_graph_page_is_object    (RdGraphPage  *self,
@@ -29,11 +38,11 @@ gboolean     rd_graph_page_is_object    (RdGraphPage  *self,
 const char  *rd_graph_page_get_string   (RdGraphPage  *self,
                                          guint         item,
                                          const char   *member);
-void         rd_graph_page_get_strings  (RdGraphPage       *self,
-                                         guint              item,
-                                         const char *const *members,
-                                         guint              n_members,
-                                         const char       **values);
+void         rd_graph_page_get_strings  (RdGraphPage           *self,
+                                         guint                  item,
+                                         const RdGraphPageName *members,
+                                         guint                  n_members,
+                                         const char           **values);
 gboolean     rd_graph_page_get_boolean  (RdGraphPage  *self,
                                          guint         item,
                                          const char   *member,

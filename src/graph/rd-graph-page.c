@@ -36,7 +36,10 @@ typedef struct
   const char *value; /* a NUL-terminated string, or the JSON text of the rest */
   gsize length;
   Kind kind;
+  guint32 name_length;
 } Member;
+
+G_STATIC_ASSERT (sizeof (Member) == 32);
 
 typedef struct
 {
@@ -554,6 +557,8 @@ read_item (RdGraphPage *self,
         if (!(reader->p < reader->end && *reader->p == '"' && read_plain_string (reader, &name)) &&
             !read_string (reader, &name))
           return FALSE;
+        /* Longer names than that are never asked for; they match none. */
+        member.name_length = (guint32) MIN (reader->length, G_MAXUINT32);
         if (reader->p < reader->end && *reader->p == ':')
           reader->p++;
         else if (!expect (reader, ':'))
@@ -994,6 +999,14 @@ rd_graph_page_is_object (RdGraphPage *self,
 /* The search starts after the member found last, so that members asked
  * for in the order the page lists them take one comparison each. A name
  * that an item repeats finds one of its members. */
+static inline gboolean
+is_named (const Member *member,
+          const char   *name,
+          gsize         length)
+{
+  return member->name_length == length && memcmp (member->name, name, length) == 0;
+}
+
 static const Member *
 find_member (RdGraphPage *self,
              guint        item,
@@ -1001,6 +1014,7 @@ find_member (RdGraphPage *self,
 {
   const Item *it;
   const Member *members;
+  gsize length = strlen (name);
 
   g_return_val_if_fail (item < self->items->len, NULL);
 
@@ -1013,7 +1027,7 @@ find_member (RdGraphPage *self,
     {
       if (i >= it->n_members)
         i = 0;
-      if (strcmp (members[i].name, name) == 0)
+      if (is_named (&members[i], name, length))
         {
           self->cursor = i + 1;
           return &members[i];
@@ -1053,11 +1067,11 @@ rd_graph_page_get_string (RdGraphPage *self,
  * sync reads 19 of each of 100,000 managed devices.
  */
 void
-rd_graph_page_get_strings (RdGraphPage       *self,
-                           guint              item,
-                           const char *const *members,
-                           guint              n_members,
-                           const char       **values)
+rd_graph_page_get_strings (RdGraphPage           *self,
+                           guint                  item,
+                           const RdGraphPageName *members,
+                           guint                  n_members,
+                           const char           **values)
 {
   const Item *it;
   const Member *first;
@@ -1077,7 +1091,7 @@ rd_graph_page_get_strings (RdGraphPage       *self,
         {
           if (cursor >= it->n_members)
             cursor = 0;
-          if (strcmp (first[cursor].name, members[k]) == 0)
+          if (is_named (&first[cursor], members[k].name, members[k].length))
             {
               found = &first[cursor++];
               break;

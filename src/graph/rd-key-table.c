@@ -18,7 +18,7 @@
  * the entry of the key a few places ahead to be fetched while they handle
  * this one (rd_key_table_prefetch_ahead()): some 70 ns a lookup.
  *
- * Tables of 2 MiB and more are mapped on their own, asking for huge pages
+ * Tables of 64 KiB and more are mapped on their own, asking for huge pages
  * (where the kernel gives them on request: transparent_hugepage=madvise):
  * some 10,000 fewer page faults and TLB misses at 100,000 keys. They grow
  * in place, in address space reserved for them (see grow_once()).
@@ -30,6 +30,9 @@
 #define INLINE_KEY 44
 #define AHEAD 8
 #define HUGE_PAGE (2 * 1024 * 1024)
+/* From this size on a table is mapped: it then grows without copying or
+ * clearing memory (see double_memory()). */
+#define MAPPED_SIZE (64 * 1024)
 
 typedef struct
 {
@@ -123,7 +126,7 @@ allocate (RdKeyTable *self,
 
   self->entries = NULL;
   self->reserved = 0;
-  if (size >= HUGE_PAGE)
+  if (size >= MAPPED_SIZE)
     self->entries = map_entries (size, &self->reserved);
   if (self->entries == NULL)
     self->entries = g_new0 (Entry, capacity);
@@ -217,7 +220,7 @@ double_memory (RdKeyTable *self)
   if (old_reserved >= 2 * old_size &&
       mprotect ((char *) old + old_size, old_size, PROT_READ | PROT_WRITE) == 0)
     self->mask = 2 * old_capacity - 1;
-  else if (old_reserved == 0 && 2 * old_size < HUGE_PAGE)
+  else if (old_reserved == 0 && 2 * old_size < MAPPED_SIZE)
     {
       self->entries = g_renew (Entry, old, 2 * old_capacity);
       memset (self->entries + old_capacity, 0, old_size);

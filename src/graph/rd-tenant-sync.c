@@ -130,15 +130,15 @@ static const char *const key_select[] = { "id", "deviceId", NULL };
 
 static const char *const autopilot_select[] = { "id", "serialNumber", "enrollmentState", NULL };
 
-static const char *const encryption_select[] = {
-  "id",
-  "deviceName",
-  "tpmSpecificationVersion",
-  "encryptionReadinessState",
-  "encryptionState",
-  "advancedBitLockerStates",
-  NULL,
-};
+#define ENCRYPTION_MEMBERS(name)                                                                    \
+  name ("id"), name ("deviceName"), name ("tpmSpecificationVersion"),                              \
+    name ("encryptionReadinessState"), name ("encryptionState"), name ("advancedBitLockerStates")
+#define SELECT_NAME(literal) literal
+
+static const char *const encryption_select[] = { ENCRYPTION_MEMBERS (SELECT_NAME), NULL };
+
+/* The same, for reading the pages. */
+static const RdGraphPageName encryption_members[] = { ENCRYPTION_MEMBERS (RD_GRAPH_PAGE_NAME) };
 
 typedef struct
 {
@@ -993,7 +993,7 @@ work_encryption (Run         *run,
 
   for (guint i = 0; i < n; i++)
     {
-      /* In the order of encryption_select, as the page lists them. */
+      /* In the order of encryption_members, as the page lists them. */
       enum
       {
         ID,
@@ -1008,10 +1008,10 @@ work_encryption (Run         *run,
       const char *values[N_MEMBERS];
       const char *encrypted;
 
-      G_STATIC_ASSERT (G_N_ELEMENTS (encryption_select) == N_MEMBERS + 1);
+      G_STATIC_ASSERT (G_N_ELEMENTS (encryption_members) == N_MEMBERS);
       if (!rd_graph_page_is_object (items, i))
         continue;
-      rd_graph_page_get_strings (items, i, encryption_select, N_MEMBERS, values);
+      rd_graph_page_get_strings (items, i, encryption_members, N_MEMBERS, values);
       if (values[ID] == NULL)
         continue;
 

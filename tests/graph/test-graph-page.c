@@ -56,14 +56,18 @@ test_members (void)
 
   /* Several at once, in any order, as one at a time. */
   {
-    const char *const names[] = { "nothing", "name", "id", "missing", "empty", "yes", "name" };
+    const RdGraphPageName names[] = {
+      RD_GRAPH_PAGE_NAME ("nothing"), RD_GRAPH_PAGE_NAME ("name"),  RD_GRAPH_PAGE_NAME ("id"),
+      RD_GRAPH_PAGE_NAME ("missing"), RD_GRAPH_PAGE_NAME ("empty"), RD_GRAPH_PAGE_NAME ("yes"),
+      RD_GRAPH_PAGE_NAME ("name"),
+    };
     const char *values[G_N_ELEMENTS (names)];
 
     for (guint item = 0; item < 3; item += 2)
       {
         rd_graph_page_get_strings (page, item, names, G_N_ELEMENTS (names), values);
         for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-          g_assert_cmpstr (values[i], ==, rd_graph_page_get_string (page, item, names[i]));
+          g_assert_cmpstr (values[i], ==, rd_graph_page_get_string (page, item, names[i].name));
       }
     g_assert_cmpstr (values[1], ==, NULL);
     rd_graph_page_get_strings (page, 0, names, G_N_ELEMENTS (names), values);
