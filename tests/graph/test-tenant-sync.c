@@ -338,6 +338,10 @@ static const char custom_tenant[] =
   /* No isEncrypted: the encryption report says. */
   "  {\"id\": \"d-noenc\", \"deviceName\": \"NOENC\", \"operatingSystem\": \"windows\","
   "   \"isEncrypted\": null, \"managedDeviceOwnerType\": \"unknown\", \"joinType\": \"bogus\"},"
+  /* Outside ASCII: a serial that Autopilot writes in other case, an id
+   * the encryption report writes with other ASCII letters. */
+  "  {\"id\": \"d-Ünï\", \"deviceName\": \"UNI\", \"operatingSystem\": \"Windows\","
+  "   \"serialNumber\": \"ÉCRAN-7\"},"
   "  {\"id\": \"d-linux\", \"deviceName\": \"tux\", \"operatingSystem\": \"Linux\"}"
   " ],"
   " \"bitlockerRecoveryKeys\": ["
@@ -348,7 +352,8 @@ static const char custom_tenant[] =
   " \"windowsAutopilotDeviceIdentities\": ["
   "  {\"id\": \"a1\", \"serialNumber\": \"XYZ\", \"enrollmentState\": \"failed\"},"
   "  {\"id\": \"a2\", \"serialNumber\": \"XyZ\", \"enrollmentState\": \"pendingReset\"},"
-  "  {\"id\": \"a3\", \"serialNumber\": \"ABC-123\", \"enrollmentState\": \"notContacted\"}"
+  "  {\"id\": \"a3\", \"serialNumber\": \"ABC-123\", \"enrollmentState\": \"notContacted\"},"
+  "  {\"id\": \"a4\", \"serialNumber\": \"écran-7\", \"enrollmentState\": \"enrolled\"}"
   " ],"
   " \"managedDeviceEncryptionStates\": ["
   "  {\"id\": \"es-other\", \"deviceName\": \"lab-pc-01\", \"tpmSpecificationVersion\": \"2.0\","
@@ -356,6 +361,7 @@ static const char custom_tenant[] =
   "   \"advancedBitLockerStates\":"
   "     \"osVolumeUnprotected,windowsRecoveryEnvironmentNotConfigured\"},"
   "  {\"id\": \"es-dup\", \"deviceName\": \"DUP-PC\", \"tpmSpecificationVersion\": \"1.2\"},"
+  "  {\"id\": \"D-ÜNï\", \"deviceName\": \"elsewhere\", \"tpmSpecificationVersion\": \"2.0\"},"
   "  {\"id\": \"D-NOENC\", \"deviceName\": \"elsewhere\", \"encryptionState\": \"encrypted\","
   "   \"encryptionReadinessState\": \"ready\"},"
   /* Listed again, later: this one counts. */
@@ -388,8 +394,15 @@ test_join_edges (Fixture       *fixture,
   load_custom_tenant (fixture, custom_tenant);
   devices = run_sync (fixture->sync, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (devices->len, ==, 5);
+  g_assert_cmpuint (devices->len, ==, 6);
   g_assert_cmpuint (rd_tenant_sync_get_non_windows_count (fixture->sync), ==, 1);
+
+  /* Serials fold as g_utf8_casefold() folds them; ids lower their ASCII
+   * letters only ("Ü" is not "ü" in an id). */
+  device = get_device (devices, "UNI");
+  g_assert_cmpint (rd_device_get_autopilot (device), ==, RD_TRISTATE_YES);
+  g_assert_cmpstr (rd_device_get_autopilot_state (device), ==, "enrolled");
+  g_assert_cmpstr (rd_device_get_tpm_version (device), ==, "2.0");
 
   /* Keys of every case count for the GUID. */
   device = get_device (devices, "UPPER-01");
