@@ -570,6 +570,42 @@ on_parsed_cb (GObject      *object,
     (GDestroyNotify) rd_graph_response_unref);
 }
 
+/* The sync's pages are read on threads of their own, below the main
+ * thread (see _rd_graph_lower_thread_priority()), as many as there are
+ * cores; other bodies on GTask's threads. */
+static void
+page_pool_func (gpointer data,
+                gpointer user_data)
+{
+  GTask *parse_task = data;
+
+  _rd_graph_lower_thread_priority ();
+  parse_thread (parse_task, NULL, g_task_get_task_data (parse_task),
+                g_task_get_cancellable (parse_task));
+  g_object_unref (parse_task);
+}
+
+static void
+run_page_parse (GTask *parse_task)
+{
+  static GThreadPool *page_pool;
+
+  if (g_once_init_enter (&page_pool))
+    {
+      g_autoptr (GError) error = NULL;
+      GThreadPool *pool = g_thread_pool_new (page_pool_func, NULL,
+                                             CLAMP ((int) g_get_num_processors (), 1, 4), TRUE,
+                                             &error);
+
+      /* As g_thread_new() does. */
+      if (error != NULL)
+        g_error ("Could not start the threads that read pages: %s", error->message);
+      g_once_init_leave (&page_pool, pool);
+    }
+
+  g_thread_pool_push (page_pool, g_object_ref (parse_task), NULL);
+}
+
 /* Takes @bytes, so that a page can be read in their own memory. */
 static void
 parse_response (GTask  *task,
@@ -592,7 +628,10 @@ parse_response (GTask  *task,
   parse_task = g_task_new (NULL, g_task_get_cancellable (task), on_parsed_cb, g_object_ref (task));
   g_task_set_source_tag (parse_task, parse_response);
   g_task_set_task_data (parse_task, job, (GDestroyNotify) parse_job_free);
-  g_task_run_in_thread (parse_task, parse_thread);
+  if (job->raw_page)
+    run_page_parse (parse_task);
+  else
+    g_task_run_in_thread (parse_task, parse_thread);
 }
 
 static void

@@ -18,4 +18,9 @@ gboolean _rd_graph_sleep_finish       (GAsyncResult        *result,
  * for a base URL that names no version. */
 char    *_rd_graph_dup_endpoint_root (const char          *base_url);
 
+/* Lowers the calling thread below the main thread, once (nice 10, on
+ * Linux). For threads that only ever do the sync's page work: an
+ * unprivileged thread cannot raise itself back. */
+void     _rd_graph_lower_thread_priority (void);
+
 G_END_DECLS

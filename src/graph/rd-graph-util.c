@@ -5,7 +5,13 @@
 
 #include "rd-graph-util-private.h"
 
+#include <errno.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 /* A cancellable sleep */
 
@@ -110,4 +116,34 @@ _rd_graph_dup_endpoint_root (const char *base_url)
 
   *slash = '\0';
   return g_steal_pointer (&base);
+}
+
+/* Worker threads */
+
+/* The sync's workers (reading pages, mapping and joining devices) are
+ * throughput: a page read later is no loss. The main thread is latency: it
+ * sends the next request of each list as soon as a page is in, and draws
+ * the window. With the workers on the same cores at the same priority, the
+ * main thread waited some 160 ms to run during a sync of 100,000 devices
+ * (perf sched, 2 cores), and the server waited for requests. */
+#define WORKER_NICE 10
+
+void
+_rd_graph_lower_thread_priority (void)
+{
+#ifdef __linux__
+  static __thread gboolean lowered;
+  /* On Linux the nice value is a thread's own (see setpriority(2)). */
+  id_t tid = (id_t) syscall (SYS_gettid);
+  int nice;
+
+  if (lowered)
+    return;
+  lowered = TRUE;
+
+  errno = 0;
+  nice = getpriority (PRIO_PROCESS, tid);
+  if (errno == 0 && nice < WORKER_NICE && setpriority (PRIO_PROCESS, tid, WORKER_NICE) != 0)
+    g_debug ("Could not lower a worker thread's priority: %s", g_strerror (errno));
+#endif
 }

@@ -130,7 +130,7 @@ static const char *const key_select[] = { "id", "deviceId", NULL };
 
 static const char *const autopilot_select[] = { "id", "serialNumber", "enrollmentState", NULL };
 
-#define ENCRYPTION_MEMBERS(name)                                                                    \
+#define ENCRYPTION_MEMBERS(name)                                                                   \
   name ("id"), name ("deviceName"), name ("tpmSpecificationVersion"),                              \
     name ("encryptionReadinessState"), name ("encryptionState"), name ("advancedBitLockerStates")
 #define SELECT_NAME(literal) literal
@@ -307,6 +307,9 @@ device_page_free (DevicePage *page)
 /* One sync. Shared by the main context (the list callbacks) and the
  * workers; reference-counted because a worker may still hold it when a
  * cancelled sync returns. */
+/* The sync's worker threads (see workers_new()). */
+typedef struct _Workers Workers;
+
 typedef struct
 {
   GMutex lock;
@@ -336,8 +339,8 @@ typedef struct
 
   /* Main context only, but that the facts thread pushes pages to join to
    * the device pool, under the lock, unless stopping. */
-  GThreadPool *device_pool;
-  GThreadPool *facts_pool; /* one thread: the other sources, in order */
+  Workers *device_pool;
+  Workers *facts_pool;       /* one thread: the other sources, in order */
   GCancellable *cancellable; /* ours: cancelled with the caller's, or on failure */
   GCancellable *outer;
   gulong cancelled_id;
@@ -489,6 +492,9 @@ typedef struct
   /* Or, for the device pool, a page to join. */
   DevicePage *join;
 } Work;
+
+static void workers_push (Workers *workers,
+                          Work    *work);
 
 static void
 work_free (gpointer data)
@@ -1082,7 +1088,7 @@ work_settled (Run      *run,
       work->run = run_ref (run);
       work->source = SOURCE_DEVICES;
       work->join = page;
-      g_thread_pool_push (run->device_pool, work, NULL);
+      workers_push (run->device_pool, work);
     }
   g_mutex_unlock (&run->lock);
 }
@@ -1118,6 +1124,110 @@ work_func (gpointer data,
       }
 
   work_free (work);
+}
+
+/* The workers: threads of a run's own, which end with it. They run below
+ * the main thread (see _rd_graph_lower_thread_priority()), and as a thread
+ * cannot raise itself back, no other work may run on them: a GThreadPool
+ * hands its threads on to other pools once it is freed. */
+
+struct _Workers
+{
+  gatomicrefcount ref_count;
+  GAsyncQueue *queue;
+  GPtrArray *threads;
+  int dropping; /* atomic: drop the work not yet started */
+};
+
+static Work stop_work; /* pushed once for each thread, to end it */
+
+static Workers *
+workers_ref (Workers *workers)
+{
+  g_atomic_ref_count_inc (&workers->ref_count);
+  return workers;
+}
+
+static void
+workers_unref (Workers *workers)
+{
+  if (!g_atomic_ref_count_dec (&workers->ref_count))
+    return;
+  g_async_queue_unref (workers->queue);
+  g_clear_pointer (&workers->threads, g_ptr_array_unref);
+  g_free (workers);
+}
+
+static gpointer
+workers_thread (gpointer data)
+{
+  Workers *workers = data;
+
+  _rd_graph_lower_thread_priority ();
+  for (;;)
+    {
+      Work *work = g_async_queue_pop (workers->queue);
+
+      if (work == &stop_work)
+        break;
+      if (g_atomic_int_get (&workers->dropping))
+        work_free (work);
+      else
+        work_func (work, NULL);
+    }
+  workers_unref (workers);
+
+  return NULL;
+}
+
+/* @n threads, which take the work in the order it is pushed. */
+static Workers *
+workers_new (guint n)
+{
+  Workers *workers = g_new0 (Workers, 1);
+
+  g_atomic_ref_count_init (&workers->ref_count);
+  workers->queue = g_async_queue_new ();
+  workers->threads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_thread_unref);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (workers->threads,
+                     g_thread_new ("rd-sync-worker", workers_thread, workers_ref (workers)));
+
+  return workers;
+}
+
+static void
+workers_push (Workers *workers,
+              Work    *work)
+{
+  g_async_queue_push (workers->queue, work);
+}
+
+static void
+workers_end (Workers *workers)
+{
+  for (guint i = 0; i < workers->threads->len; i++)
+    g_async_queue_push (workers->queue, &stop_work);
+}
+
+/* Runs all work pushed so far, and waits for the threads to end. */
+static void
+workers_finish (Workers *workers)
+{
+  workers_end (workers);
+  for (guint i = 0; i < workers->threads->len; i++)
+    g_thread_join (g_ptr_array_steal_index (workers->threads, i--));
+  workers_unref (workers);
+}
+
+/* Drops the work not yet started, without waiting for the work under way
+ * (which holds its own reference on the run). */
+static void
+workers_stop (Workers *workers)
+{
+  g_atomic_int_set (&workers->dropping, TRUE);
+  workers_end (workers);
+  workers_unref (workers);
 }
 
 /* Worker: the join */
@@ -1434,8 +1544,8 @@ join_thread (GTask        *task,
   /* Let the pools finish every page they were given, the facts thread
    * first, as it hands pages to the device pool: every device page is
    * then mapped and joined, since every optional list is filed. */
-  g_thread_pool_free (g_steal_pointer (&run->facts_pool), FALSE, TRUE);
-  g_thread_pool_free (g_steal_pointer (&run->device_pool), FALSE, TRUE);
+  workers_finish (g_steal_pointer (&run->facts_pool));
+  workers_finish (g_steal_pointer (&run->device_pool));
   g_assert (run->facts_ready);
 
   for (guint i = 0; i < run->device_pages->len; i++)
@@ -1581,8 +1691,8 @@ lists_done (GTask *task)
       g_mutex_lock (&run->lock);
       run->stopping = TRUE;
       g_mutex_unlock (&run->lock);
-      g_thread_pool_free (g_steal_pointer (&run->device_pool), TRUE, FALSE);
-      g_thread_pool_free (g_steal_pointer (&run->facts_pool), TRUE, FALSE);
+      workers_stop (g_steal_pointer (&run->device_pool));
+      workers_stop (g_steal_pointer (&run->facts_pool));
       complete_run (task);
       set_phase (self, RD_SYNC_PHASE_FAILED);
       if (!g_task_return_error_if_cancelled (task))
@@ -1653,10 +1763,10 @@ on_page_cb (RdGraphPage *items,
   if (context->source == SOURCE_DEVICES)
     {
       work->page = run->device_page_count++;
-      g_thread_pool_push (run->device_pool, work, NULL);
+      workers_push (run->device_pool, work);
     }
   else
-    g_thread_pool_push (run->facts_pool, work, NULL);
+    workers_push (run->facts_pool, work);
 
   g_object_freeze_notify (G_OBJECT (self));
   set_uint (self, &self->pages_loaded, self->pages_loaded + 1, PROP_PAGES_LOADED);
@@ -1697,7 +1807,7 @@ on_list_done_cb (GObject      *object,
       work->run = run_ref (run);
       work->source = source;
       work->loaded = run->loaded[source];
-      g_thread_pool_push (run->facts_pool, work, NULL);
+      workers_push (run->facts_pool, work);
     }
 
   g_object_ref (task);
@@ -1775,10 +1885,8 @@ rd_tenant_sync_run_async (RdTenantSync        *self,
                                              g_object_ref (run->cancellable), g_object_unref);
   run->tenant_id = g_strdup (self->tenant_id);
   run->cache_path = dup_cache_path (self->tenant_id);
-  run->device_pool = g_thread_pool_new_full (work_func, NULL, work_free,
-                                             CLAMP ((int) g_get_num_processors (), 1, 4), FALSE,
-                                             NULL);
-  run->facts_pool = g_thread_pool_new_full (work_func, NULL, work_free, 1, FALSE, NULL);
+  run->device_pool = workers_new (CLAMP (g_get_num_processors (), 1, 4));
+  run->facts_pool = workers_new (1);
   g_task_set_task_data (task, run, (GDestroyNotify) run_unref);
 
   self->running = TRUE;

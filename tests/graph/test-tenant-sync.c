@@ -12,8 +12,14 @@
 #include "graph-test-server.h"
 
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 /* RdTenantSync against the demo tenant (data/demo-tenant.json, or a tenant
  * written by the test), and a scripted server for exact error paths. Each
@@ -940,6 +946,140 @@ test_cancel (Fixture       *fixture,
   g_assert_cmpuint (rd_tenant_sync_get_devices_loaded (fixture->sync), ==, 3000);
 }
 
+#ifdef __linux__
+static int
+thread_nice (void)
+{
+  return getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
+}
+
+/* The nice value of each of the process's threads, from /proc. */
+static GArray *
+dup_thread_nices (void)
+{
+  GArray *nices = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/task", name, "stat", NULL);
+      g_autofree char *text = NULL;
+      g_auto (GStrv) fields = NULL;
+      const char *after_comm;
+      int nice;
+
+      if (!g_file_get_contents (path, &text, NULL, NULL))
+        continue; /* a thread that has ended */
+      /* After "(comm) ", the state is field 3: nice is field 19. */
+      after_comm = strrchr (text, ')');
+      g_assert_nonnull (after_comm);
+      fields = g_strsplit (after_comm + 2, " ", -1);
+      g_assert_cmpuint (g_strv_length (fields), >, 16);
+      nice = atoi (fields[16]);
+      g_array_append_val (nices, nice);
+    }
+
+  return nices;
+}
+
+static void
+nice_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  g_task_return_int (task, thread_nice ());
+}
+
+static void
+on_nice_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  int *nice = user_data;
+
+  *nice = (int) g_task_propagate_int (G_TASK (result), NULL);
+}
+
+static void
+record_nice (gpointer data,
+             gpointer user_data)
+{
+  int *nice = data;
+
+  *nice = thread_nice ();
+  g_usleep (2000); /* so that the pool starts all its threads */
+}
+#endif
+
+/* The threads that read pages run below the main thread, and no other
+ * work runs on them: GTask's threads keep the main thread's priority
+ * after a sync. */
+static void
+test_worker_priority (Fixture       *fixture,
+                      gconstpointer  data)
+{
+#ifdef __linux__
+  g_autoptr (GPtrArray) devices = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) nices = NULL;
+  int main_nice = thread_nice ();
+  gboolean lowered = FALSE;
+
+  if (main_nice >= 10)
+    {
+      g_test_skip ("The test runs at nice 10 or more already");
+      return;
+    }
+
+  devices = run_sync (fixture->sync, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (devices->len, >, 0);
+
+  /* The page readers stay for the next sync, lowered. */
+  nices = dup_thread_nices ();
+  for (guint i = 0; i < nices->len; i++)
+    lowered |= g_array_index (nices, int, i) == 10;
+  g_assert_true (lowered);
+
+  /* Threads of GLib's other pools do not: a pool that shares threads
+   * takes those another pool left first. */
+  {
+    int seen[16];
+    GThreadPool *pool = g_thread_pool_new (record_nice, NULL, 8, FALSE, NULL);
+
+    for (guint i = 0; i < G_N_ELEMENTS (seen); i++)
+      g_thread_pool_push (pool, &seen[i], NULL);
+    g_thread_pool_free (pool, FALSE, TRUE);
+    for (guint i = 0; i < G_N_ELEMENTS (seen); i++)
+      g_assert_cmpint (seen[i], ==, main_nice);
+  }
+
+  /* Nor do GTask's. Several at once, to meet more of them. */
+  for (guint round = 0; round < 8; round++)
+    {
+      int seen[4] = { -100, -100, -100, -100 };
+
+      for (guint i = 0; i < G_N_ELEMENTS (seen); i++)
+        {
+          g_autoptr (GTask) task = g_task_new (NULL, NULL, on_nice_cb, &seen[i]);
+
+          g_task_run_in_thread (task, nice_thread);
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (seen); i++)
+        {
+          while (seen[i] == -100)
+            g_main_context_iteration (NULL, TRUE);
+          g_assert_cmpint (seen[i], ==, main_nice);
+        }
+    }
+#else
+  g_test_skip ("Thread priorities are Linux's");
+#endif
+}
+
 /* One sync at a time per object. */
 static void
 test_already_running (Fixture       *fixture,
@@ -1317,6 +1457,7 @@ main (int   argc,
   ADD ("paging", test_paging, fixture_set_up_empty);
   ADD ("cancel", test_cancel, fixture_set_up_empty);
   ADD ("already-running", test_already_running, fixture_set_up);
+  ADD ("worker-priority", test_worker_priority, fixture_set_up);
   ADD ("cache/round-trip", test_cache_round_trip, fixture_set_up);
   ADD ("cache/age", test_cache_age, fixture_set_up);
   ADD ("cache/corrupt", test_cache_corrupt, fixture_set_up);
