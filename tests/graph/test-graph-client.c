@@ -132,10 +132,21 @@ static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
-  /* Let the session drop its connections before the server goes. */
+  GObject *client = G_OBJECT (g_steal_pointer (&f->client));
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  /* Let the session drop its connections before the server goes, and
+   * the requests still under way end: a page a list dropped may still be
+   * read on a worker thread when the list returns. The client must go
+   * then. */
+  g_object_add_weak_pointer (client, (gpointer *) &client);
+  g_object_unref (client);
+  while (client != NULL && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  g_assert_null (client);
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  g_assert_finalize_object (f->client);
   g_assert_finalize_object (f->tokens);
   graph_test_server_free (f->server);
 }
