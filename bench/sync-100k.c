@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "rd-graph-client.h"
+#include "rd-malloc.h"
 #include "rd-static-token-source.h"
 #include "rd-tenant-sync.h"
 
@@ -398,6 +399,8 @@ main (int   argc,
     { NULL },
   };
 
+  /* As the app and the CLI set malloc() up. */
+  rd_malloc_tune ();
   context = g_option_context_new ("- time a full tenant sync against curl");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))

@@ -3,11 +3,11 @@
 
 #include "config.h"
 
-#include <malloc.h>
 
 #include <glib/gi18n.h>
 
 #include "rd-application.h"
+#include "rd-malloc.h"
 
 #include "rd-preferences-window.h"
 #include "rd-session.h"
@@ -226,19 +226,14 @@ static gboolean start_set_gtk_theme;
  * are dropped once GTK has started (see rd_application_startup()), so that
  * the processes the app starts do not inherit them.
  *
- * It also keeps large blocks that malloc() hands out, once freed, for the
- * next ones: a window's frame drawn with cairo is a block of some 6 MB
- * (1600 × 1000 pixels), which malloc() would otherwise map anew for each
- * frame and the kernel fill with fresh pages, a few thousand page faults a
- * frame (10–20 ms at a start).
+ * It also sets malloc() up (see rd_malloc_tune()).
  */
 void
 rd_application_prepare_start (void)
 {
   const char *renderer = g_getenv ("GSK_RENDERER");
 
-  mallopt (M_MMAP_THRESHOLD, 64 * 1024 * 1024);
-  mallopt (M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+  rd_malloc_tune ();
 
   if (renderer != NULL && g_ascii_strcasecmp (renderer, "cairo") == 0 &&
       g_getenv ("GDK_DEBUG") == NULL)

@@ -7,6 +7,7 @@
 #include <glib-unix.h>
 
 #include "rd-cli.h"
+#include "rd-malloc.h"
 #include "rd-cli-session.h"
 #include "rd-cli-table.h"
 #include "rd-audit-log.h"
@@ -1008,6 +1009,7 @@ main (int   argc,
   g_auto (GStrv) args = NULL;
   int status;
 
+  rd_malloc_tune ();
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
