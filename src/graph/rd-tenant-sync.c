@@ -315,12 +315,12 @@ device_page_free (DevicePage *page)
   g_free (page);
 }
 
-/* One sync. Shared by the main context (the list callbacks) and the
- * workers; reference-counted because a worker may still hold it when a
- * cancelled sync returns. */
 /* The sync's worker threads (see workers_new()). */
 typedef struct _Workers Workers;
 
+/* One sync. Shared by the main context (the list callbacks) and the
+ * workers; reference-counted because a worker may still hold it when a
+ * cancelled sync returns. */
 typedef struct
 {
   GMutex lock;
@@ -1226,8 +1226,8 @@ static void
 workers_finish (Workers *workers)
 {
   workers_end (workers);
-  for (guint i = 0; i < workers->threads->len; i++)
-    g_thread_join (g_ptr_array_steal_index (workers->threads, i--));
+  while (workers->threads->len > 0)
+    g_thread_join (g_ptr_array_steal_index (workers->threads, workers->threads->len - 1));
   workers_unref (workers);
 }
 
