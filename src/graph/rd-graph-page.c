@@ -999,12 +999,51 @@ rd_graph_page_is_object (RdGraphPage *self,
 /* The search starts after the member found last, so that members asked
  * for in the order the page lists them take one comparison each. A name
  * that an item repeats finds one of its members. */
+/* memcmp (a, b, n) == 0 for the short names of members, inline: eight
+ * bytes at a time, the last word overlapping (memcmp() was 4 % of a sync's
+ * CPU time, its call and set-up the most of it). */
+static inline gboolean
+same_bytes (const char *a,
+            const char *b,
+            gsize       n)
+{
+  if (n >= 8)
+    {
+      guint64 x, y;
+
+      for (gsize i = 0; i + 8 < n; i += 8)
+        {
+          memcpy (&x, a + i, 8);
+          memcpy (&y, b + i, 8);
+          if (x != y)
+            return FALSE;
+        }
+      memcpy (&x, a + n - 8, 8);
+      memcpy (&y, b + n - 8, 8);
+      return x == y;
+    }
+  if (n >= 4)
+    {
+      guint32 x1, y1, x2, y2;
+
+      memcpy (&x1, a, 4);
+      memcpy (&y1, b, 4);
+      memcpy (&x2, a + n - 4, 4);
+      memcpy (&y2, b + n - 4, 4);
+      return x1 == y1 && x2 == y2;
+    }
+  for (gsize i = 0; i < n; i++)
+    if (a[i] != b[i])
+      return FALSE;
+  return TRUE;
+}
+
 static inline gboolean
 is_named (const Member *member,
           const char   *name,
           gsize         length)
 {
-  return member->name_length == length && memcmp (member->name, name, length) == 0;
+  return member->name_length == length && same_bytes (member->name, name, length);
 }
 
 static const Member *

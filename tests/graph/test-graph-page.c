@@ -18,6 +18,60 @@ read_page (const char  *text,
   return rd_graph_page_new (bytes, error);
 }
 
+/* Names of every length from 1 to 40 that differ from one another in
+ * one byte, first, in the middle or last: each is found as itself, alone
+ * and among several, and a name one byte longer or shorter is not. */
+static void
+test_member_names (void)
+{
+  for (guint length = 1; length <= 40; length++)
+    {
+      g_autoptr (GString) text = g_string_new ("{\"value\": [{");
+      g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (RdGraphPage) page = NULL;
+      guint positions[] = { 0, length / 2, length - 1 };
+
+      g_ptr_array_add (names, g_strnfill (length, 'm'));
+      for (guint i = 0; i < G_N_ELEMENTS (positions); i++)
+        {
+          char *name = g_strnfill (length, 'm');
+
+          name[positions[i]] = 'x';
+          if (!g_ptr_array_find_with_equal_func (names, name, g_str_equal, NULL))
+            g_ptr_array_add (names, name);
+          else
+            g_free (name);
+        }
+      for (guint i = 0; i < names->len; i++)
+        g_string_append_printf (text, "%s\"%s\": \"v%u\"", i > 0 ? ", " : "",
+                                (char *) names->pdata[i], i);
+      g_string_append (text, "}]}");
+
+      page = rd_graph_page_new_take (g_bytes_new (text->str, text->len), &error);
+      g_assert_no_error (error);
+
+      for (guint i = 0; i < names->len; i++)
+        {
+          g_autofree char *expected = g_strdup_printf ("v%u", i);
+          RdGraphPageName name = { names->pdata[i], length };
+          const char *value = NULL;
+
+          g_assert_cmpstr (rd_graph_page_get_string (page, 0, names->pdata[i]), ==, expected);
+          rd_graph_page_get_strings (page, 0, &name, 1, &value);
+          g_assert_cmpstr (value, ==, expected);
+        }
+
+      {
+        g_autofree char *longer = g_strnfill (length + 1, 'm');
+        g_autofree char *shorter = g_strnfill (length - 1, 'm');
+
+        g_assert_null (rd_graph_page_get_string (page, 0, longer));
+        g_assert_null (rd_graph_page_get_string (page, 0, shorter));
+      }
+    }
+}
+
 static void
 test_members (void)
 {
@@ -562,6 +616,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/rd/graph-page/members", test_members);
+  g_test_add_func ("/rd/graph-page/member-names", test_member_names);
   g_test_add_func ("/rd/graph-page/last-page", test_last_page);
   g_test_add_func ("/rd/graph-page/invalid", test_invalid);
   g_test_add_func ("/rd/graph-page/peek-next-link", test_peek_next_link);
